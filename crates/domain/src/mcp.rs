@@ -1,0 +1,204 @@
+//! MCP server configuration: transports, modes and the typed form of `config_json`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How Fustat talks to an MCP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum McpTransport {
+    /// A child process speaking MCP over stdin/stdout.
+    #[serde(rename = "stdio")]
+    Stdio,
+    /// The streamable HTTP transport (`streamable_http` is accepted too).
+    #[serde(rename = "streamable-http", alias = "streamable_http")]
+    StreamableHttp,
+    /// The legacy HTTP+SSE transport.
+    #[serde(rename = "sse")]
+    Sse,
+}
+
+impl McpTransport {
+    /// The canonical spelling stored and returned.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            McpTransport::Stdio => "stdio",
+            McpTransport::StreamableHttp => "streamable-http",
+            McpTransport::Sse => "sse",
+        }
+    }
+}
+
+impl fmt::Display for McpTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for McpTransport {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "stdio" => Ok(McpTransport::Stdio),
+            "streamable-http" | "streamable_http" => Ok(McpTransport::StreamableHttp),
+            "sse" => Ok(McpTransport::Sse),
+            other => Err(format!(
+                "unknown transport '{other}': expected 'stdio', 'streamable-http' or 'sse'"
+            )),
+        }
+    }
+}
+
+/// Whether a server's tools run freely or wait for a human decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum McpMode {
+    /// Tools run freely.
+    Autonomous,
+    /// Every tool call waits for a human decision.
+    Supervised,
+}
+
+impl McpMode {
+    /// The spelling stored and returned.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            McpMode::Autonomous => "autonomous",
+            McpMode::Supervised => "supervised",
+        }
+    }
+}
+
+impl fmt::Display for McpMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for McpMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "autonomous" => Ok(McpMode::Autonomous),
+            "supervised" => Ok(McpMode::Supervised),
+            other => Err(format!(
+                "unknown mode '{other}': expected 'autonomous' or 'supervised'"
+            )),
+        }
+    }
+}
+
+/// `config_json` of a stdio server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StdioConfig {
+    /// The program to start (never run through a shell).
+    pub command: String,
+    /// Its arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment variables the child gets (besides a minimal base).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The working directory.
+    #[serde(default)]
+    pub cwd: Option<String>,
+}
+
+/// `config_json` of a streamable-HTTP or SSE server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpConfig {
+    /// The endpoint URL.
+    pub url: String,
+    /// Extra request headers (authorization, say).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Per-request timeout in seconds.
+    #[serde(default)]
+    pub timeout: Option<f64>,
+}
+
+/// The typed form of an MCP server's `config_json`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum McpConnection {
+    /// Start a child process.
+    Stdio(StdioConfig),
+    /// Connect over streamable HTTP.
+    StreamableHttp(HttpConfig),
+    /// Connect over the legacy HTTP+SSE transport.
+    Sse(HttpConfig),
+}
+
+impl McpConnection {
+    /// Parses `config_json` for `transport`. The error names the offending field.
+    pub fn parse(transport: McpTransport, config_json: &Value) -> Result<Self, String> {
+        if !config_json.is_object() {
+            return Err("config_json must be a JSON object".into());
+        }
+        match transport {
+            McpTransport::Stdio => {
+                let cfg: StdioConfig = serde_json::from_value(config_json.clone())
+                    .map_err(|e| format!("config_json is not a valid stdio config: {e}"))?;
+                if cfg.command.trim().is_empty() {
+                    return Err("config_json.command must not be empty".into());
+                }
+                Ok(McpConnection::Stdio(cfg))
+            }
+            McpTransport::StreamableHttp | McpTransport::Sse => {
+                let cfg: HttpConfig = serde_json::from_value(config_json.clone())
+                    .map_err(|e| format!("config_json is not a valid HTTP config: {e}"))?;
+                let url = url::Url::parse(&cfg.url)
+                    .map_err(|e| format!("config_json.url is not a valid URL: {e}"))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err("config_json.url must be an http or https URL".into());
+                }
+                if let Some(t) = cfg.timeout
+                    && !(t.is_finite() && t > 0.0)
+                {
+                    return Err("config_json.timeout must be a positive number of seconds".into());
+                }
+                Ok(if transport == McpTransport::Sse {
+                    McpConnection::Sse(cfg)
+                } else {
+                    McpConnection::StreamableHttp(cfg)
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn transports_accept_both_spellings() {
+        assert_eq!(
+            "streamable_http".parse::<McpTransport>().unwrap(),
+            McpTransport::StreamableHttp
+        );
+        let t: McpTransport = serde_json::from_value(json!("streamable_http")).unwrap();
+        assert_eq!(t.as_str(), "streamable-http");
+        assert!("ws".parse::<McpTransport>().is_err());
+    }
+
+    #[test]
+    fn configs_parse_with_field_errors() {
+        let ok = McpConnection::parse(
+            McpTransport::Stdio,
+            &json!({"command": "npx", "args": ["-y", "x"], "extra": 1}),
+        )
+        .unwrap();
+        assert!(matches!(ok, McpConnection::Stdio(c) if c.args.len() == 2));
+        let err = McpConnection::parse(McpTransport::Stdio, &json!({"args": []})).unwrap_err();
+        assert!(err.contains("command"), "{err}");
+        let err = McpConnection::parse(McpTransport::StreamableHttp, &json!({"url": "nope"}))
+            .unwrap_err();
+        assert!(err.contains("url"), "{err}");
+    }
+}
