@@ -268,13 +268,19 @@ struct StoredCheckpoint {
     pending: Vec<PendingWrite>,
 }
 
+/// A thread's checkpoints by id.
+pub type CheckpointMap = HashMap<String, (CheckpointMeta, CheckpointDelta)>;
+
+/// A thread's pending writes by checkpoint id.
+pub type PendingMap = HashMap<String, Vec<PendingWrite>>;
+
 /// Rebuilds states from a thread's stored checkpoints (shared by storage backends).
 ///
 /// `checkpoints` maps checkpoint id to (meta, delta); the returned states are for
 /// `targets`, each rebuilt by replaying its ancestors.
 pub fn rebuild_states(
-    checkpoints: &HashMap<String, (CheckpointMeta, CheckpointDelta)>,
-    pending: &HashMap<String, Vec<PendingWrite>>,
+    checkpoints: &CheckpointMap,
+    pending: &PendingMap,
     targets: &[String],
 ) -> Result<Vec<ThreadState>, CheckpointError> {
     let mut out = Vec::with_capacity(targets.len());
@@ -307,10 +313,7 @@ pub fn rebuild_states(
 }
 
 /// The ids along the branch ending at `head`, newest first.
-pub fn branch_ids(
-    checkpoints: &HashMap<String, (CheckpointMeta, CheckpointDelta)>,
-    head: &str,
-) -> Vec<String> {
+pub fn branch_ids(checkpoints: &CheckpointMap, head: &str) -> Vec<String> {
     let mut ids = Vec::new();
     let mut cur = Some(head.to_owned());
     while let Some(id) = cur {
@@ -337,12 +340,7 @@ impl MemoryCheckpointer {
         Self::default()
     }
 
-    fn thread_maps(
-        thread: &BTreeMap<String, StoredCheckpoint>,
-    ) -> (
-        HashMap<String, (CheckpointMeta, CheckpointDelta)>,
-        HashMap<String, Vec<PendingWrite>>,
-    ) {
+    fn thread_maps(thread: &BTreeMap<String, StoredCheckpoint>) -> (CheckpointMap, PendingMap) {
         let cps = thread
             .iter()
             .map(|(k, v)| (k.clone(), (v.meta.clone(), v.delta.clone())))

@@ -4,14 +4,27 @@
 //!
 //! - [`message`]: the provider-neutral message model.
 //! - [`model`]: the [`ChatModel`](model::ChatModel) trait, one streaming LLM call.
-//! - [`tool`]: the [`Tool`](tool::Tool) trait and in-process tools.
+//! - [`tool`]: the [`Tool`](tool::Tool) trait, in-process tools and tool providers.
+//! - [`agent`]: agents (name, system prompt, model, tools).
+//! - [`graph`]: the step-by-step execution model every pattern implements.
+//! - [`react`]: the ReAct loop and [`AgentGraph`](react::AgentGraph), one agent as a graph.
+//! - [`run`]: the [`Runtime`](run::Runtime) that runs graphs with checkpoints.
 //! - [`interrupt`]: human-in-the-loop interrupts and decisions.
 //! - [`event`]: the run event stream.
 //! - [`checkpoint`]: durable run state as small per-step deltas.
+//! - [`state`]: the state a run works on.
 
+pub mod agent;
 pub mod checkpoint;
+pub mod error;
 pub mod event;
+pub mod graph;
 pub mod interrupt;
 pub mod message;
 pub mod model;
+pub mod react;
+pub mod run;
+pub mod state;
 pub mod tool;
+
+pub use error::RunError;

@@ -174,6 +174,10 @@ pub struct Message {
     /// For assistant messages, the tokens the model call used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// For tool messages, structured output the tool returned besides its text (kept for
+    /// clients; models see only `content`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<Value>,
 }
 
 /// A new message id (a time-ordered UUID).
@@ -192,6 +196,7 @@ impl Message {
             tool_call_id: None,
             is_error: false,
             usage: None,
+            artifact: None,
         }
     }
 
