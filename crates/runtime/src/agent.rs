@@ -18,6 +18,7 @@ pub struct Agent {
     pub(crate) tools: Vec<DynTool>,
     pub(crate) providers: Vec<Arc<dyn ToolProvider>>,
     pub(crate) temperature: Option<f32>,
+    pub(crate) context_window: Option<u32>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -43,6 +44,7 @@ impl Agent {
                 tools: Vec::new(),
                 providers: Vec::new(),
                 temperature: None,
+                context_window: None,
             },
         }
     }
@@ -65,6 +67,11 @@ impl Agent {
     /// The agent's model.
     pub fn model(&self) -> &Arc<dyn ChatModel> {
         &self.model
+    }
+
+    /// The context window requests are fitted to, when known.
+    pub fn context_window(&self) -> Option<u32> {
+        self.context_window.or_else(|| self.model.context_window())
     }
 }
 
@@ -112,6 +119,14 @@ impl AgentBuilder {
     /// Sets the sampling temperature.
     pub fn temperature(mut self, temperature: f32) -> Self {
         self.agent.temperature = Some(temperature);
+        self
+    }
+
+    /// Sets the model's context window in tokens; older turns are left out of requests
+    /// that would not fit. Without it, the model's own figure is used when it has one,
+    /// and a context-length refusal from the provider makes the runtime trim and retry.
+    pub fn context_window(mut self, tokens: u32) -> Self {
+        self.agent.context_window = Some(tokens);
         self
     }
 

@@ -181,6 +181,7 @@ pub struct StepCtx {
     pub(crate) handoffs: u32,
     pub(crate) tool_cache: HashMap<String, ToolSet>,
     pub(crate) announced: Option<String>,
+    pub(crate) trail: Vec<String>,
 }
 
 impl StepCtx {
@@ -222,6 +223,79 @@ impl StepCtx {
     /// Counts a handoff.
     pub fn count_handoff(&mut self) {
         self.handoffs += 1;
+    }
+
+    /// Records a handoff to `to`, refusing it when the run's handoff limit is reached or
+    /// the handoffs of this run have fallen into a loop (the same agent four times in a
+    /// row, or two agents passing control back and forth three times).
+    pub fn record_handoff(&mut self, to: &str) -> Result<(), RunError> {
+        if self.handoffs >= self.limits.max_handoffs {
+            return Err(RunError::LimitReached {
+                kind: "handoff_limit",
+                message: format!(
+                    "The run stopped after {} handoffs between agents, its handoff limit. What it produced so far is kept.",
+                    self.handoffs
+                ),
+            });
+        }
+        self.trail.push(to.to_owned());
+        if let Some(cycle) = detect_loop(&self.trail) {
+            return Err(RunError::LimitReached {
+                kind: "handoff_loop",
+                message: format!(
+                    "The run stopped because the agents keep handing control around in a loop ({cycle}). What it produced so far is kept."
+                ),
+            });
+        }
+        self.handoffs += 1;
+        Ok(())
+    }
+
+    /// A context for one branch of a step that runs several agents at once. The branch
+    /// sees the main conversation and `channel`; fold it back with [`StepCtx::absorb`].
+    pub fn branch(&self, agent: &str, namespace: Vec<String>, channel: &str) -> StepCtx {
+        let mut state = RunState::default();
+        for name in [crate::checkpoint::MAIN_CHANNEL, channel] {
+            for m in self.state.channel(name) {
+                state.push(name, m.clone());
+            }
+        }
+        state.take_writes();
+        state.cursor = self.state.cursor.clone();
+        StepCtx {
+            run_id: self.run_id.clone(),
+            thread_id: self.thread_id.clone(),
+            step: self.step,
+            state,
+            cancel: self.cancel.clone(),
+            events: self.events.clone(),
+            agent: agent.to_owned(),
+            namespace,
+            checkpointer: self.checkpointer.clone(),
+            base_checkpoint: self.base_checkpoint.clone(),
+            pending: self.pending.clone(),
+            resume: self.resume.clone(),
+            usage: Usage::default(),
+            limits: self.limits,
+            handoffs: self.handoffs,
+            tool_cache: self.tool_cache.clone(),
+            announced: Some(agent.to_owned()),
+            trail: Vec::new(),
+        }
+    }
+
+    /// Folds a finished branch back: its channel changes (not the main conversation's),
+    /// its token usage and the tools it loaded.
+    pub fn absorb(&mut self, mut branch: StepCtx) {
+        for w in branch.state.take_writes() {
+            if w.channel != crate::checkpoint::MAIN_CHANNEL {
+                self.state.write(w);
+            }
+        }
+        self.usage += branch.usage;
+        for (k, v) in branch.tool_cache {
+            self.tool_cache.entry(k).or_insert(v);
+        }
     }
 
     /// Tokens used so far in this run.
@@ -320,5 +394,43 @@ impl StepCtx {
         }
         self.tool_cache.insert(agent.name().to_owned(), set.clone());
         Ok(set)
+    }
+}
+
+/// Finds a handoff loop at the end of `trail`: one agent four times in a row, or a cycle
+/// of two agents repeated three times. Returns the cycle for the message.
+fn detect_loop(trail: &[String]) -> Option<String> {
+    let n = trail.len();
+    if n >= 4 && trail[n - 4..].iter().all(|t| t == &trail[n - 1]) {
+        return Some(format!("{} again and again", trail[n - 1]));
+    }
+    if n >= 6 {
+        let (a, b) = (&trail[n - 2], &trail[n - 1]);
+        if a != b
+            && trail[n - 6..]
+                .chunks(2)
+                .all(|pair| &pair[0] == a && &pair[1] == b)
+        {
+            return Some(format!("{a} → {b} → {a} → {b} …"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detect_loop;
+
+    fn t(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn loops_are_detected() {
+        assert!(detect_loop(&t(&["a", "a", "a"])).is_none());
+        assert!(detect_loop(&t(&["a", "a", "a", "a"])).is_some());
+        assert!(detect_loop(&t(&["a", "b", "a", "b", "a"])).is_none());
+        assert!(detect_loop(&t(&["a", "b", "a", "b", "a", "b"])).is_some());
+        assert!(detect_loop(&t(&["a", "b", "c", "a", "b", "c"])).is_none());
     }
 }

@@ -8,6 +8,7 @@ use futures::StreamExt;
 
 use crate::agent::Agent;
 use crate::checkpoint::PendingWrite;
+use crate::context::{ContextBudget, estimate_all, fit_to_budget};
 use crate::error::RunError;
 use crate::event::EventKind;
 use crate::graph::{Graph, Next, StepCtx, StepOutcome};
@@ -28,24 +29,76 @@ pub async fn call_model(
     history: Vec<Message>,
     tools: Vec<ToolSpec>,
 ) -> Result<Message, RunError> {
+    call_model_with(cx, agent, history, tools, None, true).await
+}
+
+/// Like [`call_model`], with structured output and a choice whether tokens are streamed
+/// as events (a router's choice is not part of the answer, say).
+pub async fn call_model_with(
+    cx: &mut StepCtx,
+    agent: &Agent,
+    history: Vec<Message>,
+    tools: Vec<ToolSpec>,
+    response_schema: Option<crate::model::ResponseSchema>,
+    stream_tokens: bool,
+) -> Result<Message, RunError> {
     let mut messages = Vec::with_capacity(history.len() + 1);
     if !agent.system_prompt.is_empty() {
         messages.push(Message::system(agent.system_prompt.clone()));
     }
     messages.extend(history);
-    let request = ChatRequest {
-        messages,
-        tools,
-        temperature: agent.temperature,
-        ..ChatRequest::default()
+    let tool_tokens: usize = tools
+        .iter()
+        .map(|t| (t.name.len() + t.description.len() + t.parameters.to_string().len()) / 4 + 8)
+        .sum();
+    let mut budget = agent.context_window().map(ContextBudget::for_window);
+    let cancel = cx.cancel.clone();
+    let mut attempts = 0;
+    let mut stream = loop {
+        let request_messages = match budget {
+            Some(b) => {
+                let (fitted, dropped) = fit_to_budget(messages.clone(), b, tool_tokens);
+                if dropped > 0 {
+                    tracing::debug!(
+                        agent = agent.name(),
+                        dropped,
+                        "older messages left out of the request"
+                    );
+                }
+                fitted
+            }
+            None => messages.clone(),
+        };
+        let sent_tokens = estimate_all(&request_messages) + tool_tokens;
+        let request = ChatRequest {
+            messages: request_messages,
+            tools: tools.clone(),
+            temperature: agent.temperature,
+            response_schema: response_schema.clone(),
+            ..ChatRequest::default()
+        };
+        let result = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(RunError::Cancelled),
+            r = agent.model.stream(request) => r,
+        };
+        match result {
+            Ok(s) => break s,
+            // The provider says the request is too long: trim harder and try again.
+            Err(crate::model::ModelError::ContextLength { .. }) if attempts < 6 => {
+                attempts += 1;
+                let max_prompt_tokens = (sent_tokens / 2).max(256);
+                tracing::info!(
+                    agent = agent.name(),
+                    max_prompt_tokens,
+                    "the provider refused the context length; trimming"
+                );
+                budget = Some(ContextBudget { max_prompt_tokens });
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
     let message_id = new_message_id();
-    let cancel = cx.cancel.clone();
-    let mut stream = tokio::select! {
-        biased;
-        _ = cancel.cancelled() => return Err(RunError::Cancelled),
-        r = agent.model.stream(request) => r?,
-    };
     let mut acc = Accum::default();
     loop {
         let item = tokio::select! {
@@ -59,7 +112,7 @@ pub async fn call_model(
             Some(Ok(chunk)) => chunk,
         };
         match &chunk {
-            ModelChunk::Text(text) if !text.is_empty() => {
+            ModelChunk::Text(text) if stream_tokens && !text.is_empty() => {
                 cx.emit(EventKind::TokenDelta {
                     message_id: message_id.clone(),
                     text: text.clone(),
@@ -71,7 +124,7 @@ pub async fn call_model(
                 id,
                 name,
                 arguments,
-            } => {
+            } if stream_tokens => {
                 cx.emit(EventKind::ToolCallDelta {
                     message_id: message_id.clone(),
                     index: *index,
@@ -91,10 +144,12 @@ pub async fn call_model(
     if let Some(u) = message.usage {
         cx.add_usage(u);
     }
-    cx.emit(EventKind::MessageComplete {
-        message: message.clone(),
-    })
-    .await;
+    if stream_tokens {
+        cx.emit(EventKind::MessageComplete {
+            message: message.clone(),
+        })
+        .await;
+    }
     Ok(message)
 }
 
@@ -366,6 +421,17 @@ pub async fn react_step(
     agent: &Agent,
     channel: &str,
 ) -> Result<ReactTurn, RunError> {
+    react_step_with_prefix(cx, agent, channel, &[]).await
+}
+
+/// Like [`react_step`], with `prefix` (context the agent is given, such as a brief)
+/// placed before the channel's messages in model requests.
+pub async fn react_step_with_prefix(
+    cx: &mut StepCtx,
+    agent: &Agent,
+    channel: &str,
+    prefix: &[Message],
+) -> Result<ReactTurn, RunError> {
     let tools = cx.tools_of(agent).await?;
     let pending = unanswered_tool_calls(cx.state.channel(channel));
     if !pending.is_empty() {
@@ -376,7 +442,8 @@ pub async fn react_step(
             ReactTurn::Interrupted(interrupts)
         });
     }
-    let history = cx.state.channel(channel).to_vec();
+    let mut history = prefix.to_vec();
+    history.extend_from_slice(cx.state.channel(channel));
     let message = call_model(cx, agent, history, tools.specs()).await?;
     cx.state.push(channel, message.clone());
     let done = message.tool_calls.is_empty();

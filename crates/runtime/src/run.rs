@@ -201,6 +201,8 @@ impl Runtime {
                 resumed = false;
                 close_unanswered_calls(&mut state);
                 state.cursor.interrupts.clear();
+                // Per-turn pattern state starts afresh; the active agent (a swarm's) stays.
+                state.cursor.pattern.clear();
                 state.cursor.next = vec![graph.name().to_owned()];
                 for m in messages {
                     state.push(MAIN_CHANNEL, m);
@@ -227,7 +229,17 @@ impl Runtime {
                     ));
                 }
                 resumed = true;
-                resume = Some(r);
+                // A single decision answers the first paused call.
+                resume = Some(match r {
+                    Resume::Next(d) => {
+                        let mut map = HashMap::new();
+                        if let Some(first) = state.cursor.interrupts.first() {
+                            map.insert(first.id.clone(), d);
+                        }
+                        Resume::ById(map)
+                    }
+                    other => other,
+                });
             }
             RunInput::Continue => {
                 if parent.is_none() {
@@ -261,6 +273,7 @@ impl Runtime {
             handoffs: 0,
             tool_cache: HashMap::new(),
             announced: None,
+            trail: Vec::new(),
         };
         let driver = Driver {
             checkpointer: self.checkpointer.clone(),

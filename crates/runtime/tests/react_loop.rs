@@ -3,106 +3,24 @@
 //! (Wire-level behaviour against a real HTTP server is tested in `openai_wire.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::VecDeque;
+mod common;
+use common::{Reply, Scripted};
+
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use fustat_runtime::agent::Agent;
 use fustat_runtime::checkpoint::MemoryCheckpointer;
 use fustat_runtime::event::{EventKind, RunStatus};
 use fustat_runtime::graph::{Resume, RunLimits};
 use fustat_runtime::interrupt::Decision;
-use fustat_runtime::message::{Message, Role, Usage};
-use fustat_runtime::model::{ChatModel, ChatRequest, ModelChunk, ModelError, ModelStream};
+use fustat_runtime::message::{Message, Role};
+use fustat_runtime::model::ModelError;
 use fustat_runtime::react::AgentGraph;
 use fustat_runtime::run::{RunInput, RunRequest, Runtime};
 use fustat_runtime::tool::{DynTool, FnTool, ToolError, ToolOutput};
-use serde_json::{Value, json};
-
-enum Reply {
-    Text(&'static str),
-    Calls(Vec<(&'static str, Value)>),
-    Hang,
-    Fail(ModelError),
-}
-
-#[derive(Default)]
-struct Scripted {
-    replies: Mutex<VecDeque<Reply>>,
-    requests: Mutex<Vec<ChatRequest>>,
-}
-
-impl Scripted {
-    fn new(replies: Vec<Reply>) -> Arc<Self> {
-        Arc::new(Scripted {
-            replies: Mutex::new(replies.into()),
-            requests: Mutex::default(),
-        })
-    }
-
-    fn requests(&self) -> Vec<ChatRequest> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-#[async_trait]
-impl ChatModel for Scripted {
-    fn model_name(&self) -> &str {
-        "scripted"
-    }
-
-    async fn stream(&self, request: ChatRequest) -> Result<ModelStream, ModelError> {
-        self.requests.lock().unwrap().push(request);
-        let reply = self
-            .replies
-            .lock()
-            .unwrap()
-            .pop_front()
-            .unwrap_or(Reply::Text("(script exhausted)"));
-        let chunks: Vec<Result<ModelChunk, ModelError>> = match reply {
-            Reply::Text(t) => {
-                let (a, b) = t.split_at(t.len() / 2);
-                vec![
-                    Ok(ModelChunk::Text(a.into())),
-                    Ok(ModelChunk::Text(b.into())),
-                    Ok(ModelChunk::Usage(Usage {
-                        input_tokens: 10,
-                        output_tokens: 5,
-                    })),
-                    Ok(ModelChunk::Finish("stop".into())),
-                ]
-            }
-            Reply::Calls(calls) => {
-                let mut v = Vec::new();
-                for (i, (name, args)) in calls.into_iter().enumerate() {
-                    let args = args.to_string();
-                    let (a, b) = args.split_at(args.len() / 2);
-                    v.push(Ok(ModelChunk::ToolCallDelta {
-                        index: i as u32,
-                        id: Some(format!("call_{}_{}", name, uuid::Uuid::new_v4().simple())),
-                        name: Some(name.into()),
-                        arguments: a.into(),
-                    }));
-                    v.push(Ok(ModelChunk::ToolCallDelta {
-                        index: i as u32,
-                        id: None,
-                        name: None,
-                        arguments: b.into(),
-                    }));
-                }
-                v.push(Ok(ModelChunk::Finish("tool_calls".into())));
-                v
-            }
-            Reply::Hang => {
-                return Ok(Box::pin(futures::stream::pending()));
-            }
-            Reply::Fail(e) => return Err(e),
-        };
-        Ok(Box::pin(futures::stream::iter(chunks)))
-    }
-}
+use serde_json::json;
 
 fn counter_tool(name: &'static str, counter: Arc<AtomicUsize>) -> DynTool {
     FnTool::new(name, "counts", json!({"type": "object"}), move |args| {
