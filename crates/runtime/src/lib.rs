@@ -14,6 +14,7 @@
 //! - [`event`]: the run event stream.
 //! - [`checkpoint`]: durable run state as small per-step deltas.
 //! - [`state`]: the state a run works on.
+//! - [`store`]: long-term memory shared across conversations.
 //! - [`context`]: keeping requests within a model's context window.
 
 pub mod agent;
@@ -29,6 +30,7 @@ pub mod patterns;
 pub mod react;
 pub mod run;
 pub mod state;
+pub mod store;
 pub mod tool;
 
 pub use error::RunError;
