@@ -17,6 +17,7 @@ mod m20260101_000002_create_agent_tables;
 mod layout;
 
 pub use layout::{POSTGRES_SCHEMAS, POSTGRES_SEARCH_PATH};
+pub use sea_orm_migration::MigrationStatus;
 
 /// Fustat's migrator.
 pub struct Migrator;
