@@ -12,6 +12,9 @@ pub enum PersistenceError {
     /// The database failed (unreachable, I/O, a bug). Never caused by input.
     #[error("database error: {0}")]
     Database(DbErr),
+    /// The database did not answer in time or the pool had no connection to give.
+    #[error("database unavailable: {0}")]
+    Unavailable(DbErr),
     /// The database could not be reached or opened. `url` has its password redacted.
     #[error("cannot connect to the database at {url}: {source}")]
     Connect {
@@ -41,6 +44,9 @@ impl From<DbErr> for PersistenceError {
                     "the change conflicts with related rows (a referenced row is missing \
                      or a row is still in use)",
                 ))
+            }
+            _ if matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => {
+                PersistenceError::Unavailable(err)
             }
             _ => PersistenceError::Database(err),
         }

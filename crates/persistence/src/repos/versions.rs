@@ -43,16 +43,15 @@ impl VersionRepo {
             .collect())
     }
 
-    /// The newest release.
-    pub async fn current(&self) -> Result<Version> {
-        version::Entity::find()
+    /// The newest release, if any is recorded.
+    pub async fn current(&self) -> Result<Option<Version>> {
+        Ok(version::Entity::find()
             .order_by_desc(version::Column::ReleaseDate)
             .order_by_desc(version::Column::CreatedAt)
             .order_by_desc(version::Column::Id)
             .one(&self.db)
             .await?
-            .map(convert::version)
-            .ok_or_else(|| DomainError::not_found("Version", "current").into())
+            .map(convert::version))
     }
 
     /// The version numbered `version_number`, if recorded.
