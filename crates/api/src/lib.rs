@@ -137,7 +137,7 @@ async fn not_found() -> HttpResponse {
 /// Paths match with or without a trailing slash (rewritten internally, no redirect).
 pub fn build_app(
     state: AppState,
-    config: &HttpConfig,
+    config: HttpConfig,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -160,7 +160,7 @@ pub fn build_app(
         .wrap(NormalizePath::new(TrailingSlash::Trim))
         .wrap(from_fn(middleware::docs_entry))
         .wrap(ErrorHandlers::new().default_handler(json_error_body))
-        .wrap(cors(config))
+        .wrap(cors(&config))
         .wrap(from_fn(middleware::log_request))
         .configure(routes::health::configure)
         .configure(routes::versions::configure)
