@@ -1,7 +1,8 @@
 //! Where tables go on each backend, and the columns every table shares.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Schema};
+use sea_orm_migration::seaql_migrations;
 
 /// The PostgreSQL schemas Fustat creates, besides `public`.
 pub const POSTGRES_SCHEMAS: [&str; 3] = ["config", "agents", "runtime"];
@@ -138,5 +139,18 @@ pub(crate) async fn drop_everything<C: ConnectionTrait>(db: &C) -> Result<(), Db
             db.execute_unprepared("PRAGMA foreign_keys = ON").await?;
         }
     }
+    Ok(())
+}
+
+/// Creates `seaql_migrations` if missing: in `public` on PostgreSQL, whatever the
+/// connection's `search_path`.
+pub(crate) async fn install_migration_table<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let mut stmt = Schema::new(backend).create_table_from_entity(seaql_migrations::Entity);
+    if backend == DbBackend::Postgres {
+        stmt.table(("public", "seaql_migrations"));
+    }
+    stmt.if_not_exists();
+    db.execute(&stmt).await?;
     Ok(())
 }

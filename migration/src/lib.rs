@@ -12,9 +12,9 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod layout;
 mod m20260101_000001_create_config_tables;
 mod m20260101_000002_create_agent_tables;
-mod layout;
 
 pub use layout::{POSTGRES_SCHEMAS, POSTGRES_SEARCH_PATH};
 pub use sea_orm_migration::MigrationStatus;
@@ -29,6 +29,16 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_create_config_tables::Migration),
             Box::new(m20260101_000002_create_agent_tables::Migration),
         ]
+    }
+
+    /// Creates the migration table. On PostgreSQL it is always `public.seaql_migrations`:
+    /// the default unqualified `CREATE TABLE IF NOT EXISTS` would create a second, empty
+    /// table in `config` (the first schema of Fustat's `search_path`) once that exists.
+    async fn install<C>(db: &C) -> Result<(), DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        layout::install_migration_table(db).await
     }
 
     /// Drops every table and schema of Fustat, then applies all migrations.

@@ -3,9 +3,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::layout::{
-    POSTGRES_SCHEMAS, audit_columns, id, string, string_null, table, text_null,
-};
+use crate::layout::{POSTGRES_SCHEMAS, audit_columns, id, string, string_null, table, text_null};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

@@ -3,9 +3,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::layout::{
-    audit_columns, foreign_key, id, index, string, table, text, text_null, uuid,
-};
+use crate::layout::{audit_columns, foreign_key, id, index, string, table, text, text_null, uuid};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -65,12 +63,7 @@ impl MigrationTrait for Migration {
                         .table(agent_mcp_server.clone())
                         .col(uuid("agent_id"))
                         .col(uuid("mcp_server_id"))
-                        .col(
-                            ColumnDef::new("position")
-                                .integer()
-                                .not_null()
-                                .default(0),
-                        )
+                        .col(ColumnDef::new("position").integer().not_null().default(0))
                         .primary_key(Index::create().col("agent_id").col("mcp_server_id"))
                         .foreign_key(&mut foreign_key(
                             "fk_agent_mcp_server_agent",
@@ -142,12 +135,7 @@ impl MigrationTrait for Migration {
                         .table(orchestrator_sub_agent.clone())
                         .col(uuid("orchestrator_id"))
                         .col(uuid("agent_id"))
-                        .col(
-                            ColumnDef::new("position")
-                                .integer()
-                                .not_null()
-                                .default(0),
-                        )
+                        .col(ColumnDef::new("position").integer().not_null().default(0))
                         .primary_key(Index::create().col("orchestrator_id").col("agent_id"))
                         .foreign_key(&mut foreign_key(
                             "fk_orchestrator_sub_agent_orchestrator",

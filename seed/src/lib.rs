@@ -5,8 +5,8 @@
 //! version number) already exists is left alone, so running it twice adds nothing.
 
 use chrono::NaiveDate;
-use fustat_domain::{ApiKeyInput, McpServerInput, SYSTEM_ACTOR};
 use fustat_domain::mcp::{McpMode, McpTransport};
+use fustat_domain::{ApiKeyInput, McpServerInput, SYSTEM_ACTOR};
 use fustat_persistence::{NewVersion, PersistenceError, Repos};
 use serde_json::json;
 
@@ -25,8 +25,7 @@ fn versions() -> Vec<NewVersion> {
         version_number: "0.1.0".to_owned(),
         release_date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
         release_description: Some(
-            "First release of Fustat: the configuration API on SQLite and PostgreSQL."
-                .to_owned(),
+            "First release of Fustat: the configuration API on SQLite and PostgreSQL.".to_owned(),
         ),
     }]
 }
@@ -72,8 +71,7 @@ fn mcp_servers() -> Vec<McpServerInput> {
     vec![McpServerInput {
         name: "Everything (example)".to_owned(),
         description: Some(
-            "The MCP reference test server: echo, add, sample resources and prompts."
-                .to_owned(),
+            "The MCP reference test server: echo, add, sample resources and prompts.".to_owned(),
         ),
         transport: Some(McpTransport::Stdio),
         mode: Some(McpMode::Autonomous),
@@ -89,7 +87,12 @@ pub async fn run(repos: &Repos) -> Result<SeedReport, PersistenceError> {
     let mut report = SeedReport::default();
     for v in versions() {
         let label = format!("version '{}'", v.version_number);
-        if repos.versions.find_by_number(&v.version_number).await?.is_some() {
+        if repos
+            .versions
+            .find_by_number(&v.version_number)
+            .await?
+            .is_some()
+        {
             report.skipped.push(label);
         } else {
             repos.versions.create(v, SYSTEM_ACTOR).await?;
@@ -107,7 +110,12 @@ pub async fn run(repos: &Repos) -> Result<SeedReport, PersistenceError> {
     }
     for server in mcp_servers() {
         let label = format!("MCP server '{}'", server.name);
-        if repos.mcp_servers.find_by_name(&server.name).await?.is_some() {
+        if repos
+            .mcp_servers
+            .find_by_name(&server.name)
+            .await?
+            .is_some()
+        {
             report.skipped.push(label);
         } else {
             repos.mcp_servers.create(server, SYSTEM_ACTOR).await?;

@@ -28,9 +28,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let is_json = match req.mime_type() {
-            Ok(Some(mime)) => {
-                mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON)
-            }
+            Ok(Some(mime)) => mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON),
             _ => false,
         };
         let body = web::Bytes::from_request(req, payload);
@@ -44,10 +42,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             let bytes = body.await.map_err(|e| {
                 let status = e.as_response_error().status_code();
                 if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        status,
-                        format!("body: larger than {MAX_JSON_BODY} bytes"),
-                    )
+                    ApiError::new(status, format!("body: larger than {MAX_JSON_BODY} bytes"))
                 } else {
                     ApiError::new(StatusCode::BAD_REQUEST, format!("body: {e}"))
                 }
@@ -122,7 +117,10 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
 
 /// Error handler for `web::Json` extractors (not used by this crate's handlers, which
 /// use [`Json`], but set so that any route added with `web::Json` answers alike).
-pub fn json_error_handler(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+pub fn json_error_handler(
+    err: actix_web::error::JsonPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as E;
     match err {
         E::ContentType => ApiError::new(
@@ -163,10 +161,11 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         assert_eq!(detail(r#"{"items": []}"#), "name: field required");
-        assert_eq!(detail(r#"{"name": 1, "items": []}"#).split(':').next(), Some("name"));
-        assert!(
-            detail(r#"{"name": "x", "items": [{"id": "nope"}]}"#).starts_with("items[0].id: "),
+        assert_eq!(
+            detail(r#"{"name": 1, "items": []}"#).split(':').next(),
+            Some("name")
         );
+        assert!(detail(r#"{"name": "x", "items": [{"id": "nope"}]}"#).starts_with("items[0].id: "),);
         assert_eq!(
             detail(r#"{"name": "x", "items": [{}]}"#),
             "items[0].id: field required"

@@ -106,11 +106,7 @@ impl AgentInput {
         validate::required("name", &self.name, limits::AGENT_NAME)?;
         self.app_type = validate::non_blank(self.app_type);
         validate::max_len("app_type", self.app_type(), limits::APP_TYPE)?;
-        validate::no_duplicate_ids(
-            "mcp_servers",
-            "mcp_server_id",
-            &self.mcp_server_ids(),
-        )?;
+        validate::no_duplicate_ids("mcp_servers", "mcp_server_id", &self.mcp_server_ids())?;
         Ok(self)
     }
 }

@@ -145,7 +145,13 @@ mod tests {
         assert!(matches!(err, DomainError::Validation { ref field, .. } if field == "name"));
         let mut bad_url = input();
         bad_url.base_url = Some("ftp://x".into());
-        assert!(bad_url.validate().unwrap_err().to_string().starts_with("base_url"));
+        assert!(
+            bad_url
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("base_url")
+        );
     }
 
     #[test]

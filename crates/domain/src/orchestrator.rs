@@ -249,7 +249,10 @@ mod tests {
         assert!(input.publish_as_app());
         assert_eq!(input.app_type(), "Productivity");
         assert_eq!(input.pattern(), OrchestratorPattern::Supervisor);
-        assert_eq!("router".parse::<OrchestratorPattern>().unwrap().as_str(), "router");
+        assert_eq!(
+            "router".parse::<OrchestratorPattern>().unwrap().as_str(),
+            "router"
+        );
         assert!("mesh".parse::<OrchestratorPattern>().is_err());
     }
 

@@ -27,7 +27,10 @@ pub(crate) fn http_url(field: &str, value: &str) -> Result<(), DomainError> {
     let url = url::Url::parse(value)
         .map_err(|e| DomainError::validation(field, format!("is not a valid URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(DomainError::validation(field, "must be an http or https URL"));
+        return Err(DomainError::validation(
+            field,
+            "must be an http or https URL",
+        ));
     }
     Ok(())
 }

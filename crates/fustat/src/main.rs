@@ -11,8 +11,8 @@ use actix_web::HttpServer;
 use clap::{Args, Parser, Subcommand};
 use fustat_api::{AppState, build_app};
 use fustat_persistence::{
-    DatabaseConnection, PersistenceError, Repos, connect, has_pending_migrations,
-    migrate_down, migrate_fresh, migrate_up, migration_status, redact_database_url,
+    DatabaseConnection, PersistenceError, Repos, connect, has_pending_migrations, migrate_down,
+    migrate_fresh, migrate_up, migration_status, redact_database_url,
 };
 
 use crate::settings::{Overrides, Settings, SettingsError};
@@ -188,10 +188,7 @@ async fn migrate(settings: &Settings, action: MigrateAction) -> Result<(), Error
         MigrateAction::Status => {}
     }
     for (name, applied) in migration_status(&db).await? {
-        println!(
-            "{} {name}",
-            if applied { "applied" } else { "pending" }
-        );
+        println!("{} {name}", if applied { "applied" } else { "pending" });
     }
     Ok(())
 }

@@ -166,7 +166,9 @@ impl Settings {
             .map(|o| o.trim().to_owned())
             .filter(|o| !o.is_empty())
             .collect();
-        self.http_config().validate().map_err(SettingsError::Invalid)?;
+        self.http_config()
+            .validate()
+            .map_err(SettingsError::Invalid)?;
         fustat_persistence::Backend::of(&self.database_url)
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         if self.db_max_connections == Some(0) {
@@ -175,7 +177,9 @@ impl Settings {
             ));
         }
         if self.workers == Some(0) {
-            return Err(SettingsError::Invalid("workers must be at least 1".to_owned()));
+            return Err(SettingsError::Invalid(
+                "workers must be at least 1".to_owned(),
+            ));
         }
         Ok(self)
     }
@@ -253,7 +257,10 @@ mod tests {
             ("FUSTAT_LOG_FORMAT", "json"),
             ("FUSTAT_LOG_LEVEL", "info,fustat=debug"),
             ("FUSTAT_AUTO_MIGRATE", "false"),
-            ("FUSTAT_CORS_ORIGINS", "https://studio.example.com, https://hub.example.com"),
+            (
+                "FUSTAT_CORS_ORIGINS",
+                "https://studio.example.com, https://hub.example.com",
+            ),
             ("FUSTAT_DB_MAX_CONNECTIONS", "4"),
             ("DATABASE_URL", "postgres://u:p@db/fustat"),
             ("UNRELATED", "x"),
@@ -287,8 +294,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("fustat-settings-{}", uuid_like()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("fustat.toml");
-        std::fs::write(&path, "port = 8100\nhost = \"0.0.0.0\"\nlog_format = \"json\"\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "port = 8100\nhost = \"0.0.0.0\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
         let cli = Overrides {
             config_file: Some(path.clone()),
             ..Default::default()
@@ -317,7 +327,10 @@ mod tests {
             ("DB_NAME", "llm"),
         ]);
         let s = Settings::load(&e, &Overrides::default()).unwrap();
-        assert_eq!(s.database_url, "postgres://fustat:p%40ss%20word@db.internal:5433/llm");
+        assert_eq!(
+            s.database_url,
+            "postgres://fustat:p%40ss%20word@db.internal:5433/llm"
+        );
         assert!(!format!("{s:?}").contains("p%40ss"));
         let mut with_url = e.clone();
         with_url.insert("DATABASE_URL".into(), "sqlite://x.db".into());

@@ -18,12 +18,11 @@ mod error;
 mod repos;
 
 pub use db::{
-    Backend, DbOptions, connect, has_pending_migrations, migrate_down, migrate_fresh,
-    migrate_up, migration_status, redact_database_url,
+    Backend, DbOptions, connect, has_pending_migrations, migrate_down, migrate_fresh, migrate_up,
+    migration_status, redact_database_url,
 };
 pub use error::{PersistenceError, Result};
 pub use repos::{
-    AgentRepo, ApiKeyRepo, AppRepo, McpServerRepo, NewVersion, OrchestratorRepo, Repos,
-    VersionRepo,
+    AgentRepo, ApiKeyRepo, AppRepo, McpServerRepo, NewVersion, OrchestratorRepo, Repos, VersionRepo,
 };
 pub use sea_orm::DatabaseConnection;

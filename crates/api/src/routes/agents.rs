@@ -56,7 +56,11 @@ pub async fn update(
     id: IdPath,
     Json(input): Json<AgentInput>,
 ) -> ApiResult<web::Json<AgentOut>> {
-    let agent = state.repos.agents.update(id.0, input, actor.as_str()).await?;
+    let agent = state
+        .repos
+        .agents
+        .update(id.0, input, actor.as_str())
+        .await?;
     Ok(web::Json(AgentOut::from(&agent)))
 }
 

@@ -57,7 +57,11 @@ pub async fn update(
     id: IdPath,
     Json(input): Json<ApiKeyInput>,
 ) -> ApiResult<web::Json<ApiKeyOut>> {
-    let key = state.repos.api_keys.update(id.0, input, actor.as_str()).await?;
+    let key = state
+        .repos
+        .api_keys
+        .update(id.0, input, actor.as_str())
+        .await?;
     Ok(web::Json(ApiKeyOut::from(&key)))
 }
 

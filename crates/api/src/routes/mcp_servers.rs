@@ -36,7 +36,11 @@ pub async fn create(
     actor: Actor,
     Json(input): Json<McpServerInput>,
 ) -> ApiResult<HttpResponse> {
-    let server = state.repos.mcp_servers.create(input, actor.as_str()).await?;
+    let server = state
+        .repos
+        .mcp_servers
+        .create(input, actor.as_str())
+        .await?;
     Ok(created(
         format!("{API_PREFIX}/mcp-servers/{}", server.id),
         server,

@@ -38,7 +38,11 @@ pub async fn create(
     actor: Actor,
     Json(input): Json<OrchestratorInput>,
 ) -> ApiResult<HttpResponse> {
-    let o = state.repos.orchestrators.create(input, actor.as_str()).await?;
+    let o = state
+        .repos
+        .orchestrators
+        .create(input, actor.as_str())
+        .await?;
     Ok(created(
         format!("{API_PREFIX}/orchestrators/{}", o.orchestrator.id),
         OrchestratorOut::from(&o),
@@ -56,7 +60,11 @@ pub async fn update(
     id: IdPath,
     Json(input): Json<OrchestratorInput>,
 ) -> ApiResult<web::Json<OrchestratorOut>> {
-    let o = state.repos.orchestrators.update(id.0, input, actor.as_str()).await?;
+    let o = state
+        .repos
+        .orchestrators
+        .update(id.0, input, actor.as_str())
+        .await?;
     Ok(web::Json(OrchestratorOut::from(&o)))
 }
 
@@ -67,7 +75,9 @@ pub async fn update(
         (status = 422, body = ErrorBody)))]
 pub async fn delete(state: web::Data<AppState>, id: IdPath) -> ApiResult<web::Json<MessageOut>> {
     state.repos.orchestrators.delete(id.0).await?;
-    Ok(web::Json(MessageOut::new("Orchestrator deleted successfully")))
+    Ok(web::Json(MessageOut::new(
+        "Orchestrator deleted successfully",
+    )))
 }
 
 /// Routes of this module (inside the `/api/v1` scope).

@@ -62,8 +62,9 @@ pub struct Client<S> {
 /// Connects, migrates and builds the app on `db`.
 pub async fn client(
     db: TestDatabase,
-) -> Client<impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>>
-{
+) -> Client<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
     let conn = connect(db.url(), &DbOptions::default()).await.unwrap();
     migrate_up(&conn, None).await.unwrap();
     let repos = Repos::new(conn.clone());
@@ -109,7 +110,8 @@ where
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
-        self.send(TestRequest::post().uri(path).set_json(body)).await
+        self.send(TestRequest::post().uri(path).set_json(body))
+            .await
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> Reply {
@@ -120,7 +122,13 @@ where
         self.send(TestRequest::delete().uri(path)).await
     }
 
-    pub async fn raw(&self, method: &str, path: &str, content_type: Option<&str>, body: &str) -> Reply {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Reply {
         let mut req = TestRequest::default()
             .method(method.parse().unwrap())
             .uri(path)
@@ -197,7 +205,9 @@ pub fn assert_audit(v: &Value) {
     assert_eq!(v["created_by"], "system", "{v}");
     assert_eq!(v["modified_by"], "system", "{v}");
     for f in ["created_at", "modified_at"] {
-        let s = v[f].as_str().unwrap_or_else(|| panic!("{f} missing in {v}"));
+        let s = v[f]
+            .as_str()
+            .unwrap_or_else(|| panic!("{f} missing in {v}"));
         chrono::DateTime::parse_from_rfc3339(s).unwrap();
     }
 }

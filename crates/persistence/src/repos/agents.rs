@@ -76,12 +76,9 @@ pub(crate) async fn load_details<C: ConnectionTrait>(
     }
     rows.into_iter()
         .map(|row| {
-            let api_key = keys
-                .get(&row.api_key_id)
-                .cloned()
-                .ok_or_else(|| {
-                    PersistenceError::Corrupt(format!("agent {} has no API key", row.id))
-                })?;
+            let api_key = keys.get(&row.api_key_id).cloned().ok_or_else(|| {
+                PersistenceError::Corrupt(format!("agent {} has no API key", row.id))
+            })?;
             let mcp_servers = servers_of.remove(&row.id).unwrap_or_default();
             Ok(AgentDetails {
                 agent: convert::agent(row),
@@ -141,15 +138,18 @@ async fn set_mcp_servers<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(());
     }
-    let links = ids.iter().zip(0..).map(|(id, position)| agent_mcp_server::ActiveModel {
-        agent_id: Set(agent_id),
-        mcp_server_id: Set(*id),
-        position: Set(position),
-        created_at: Set(at),
-        created_by: Set(actor.to_owned()),
-        modified_at: Set(at),
-        modified_by: Set(actor.to_owned()),
-    });
+    let links = ids
+        .iter()
+        .zip(0..)
+        .map(|(id, position)| agent_mcp_server::ActiveModel {
+            agent_id: Set(agent_id),
+            mcp_server_id: Set(*id),
+            position: Set(position),
+            created_at: Set(at),
+            created_by: Set(actor.to_owned()),
+            modified_at: Set(at),
+            modified_by: Set(actor.to_owned()),
+        });
     agent_mcp_server::Entity::insert_many(links)
         .exec_without_returning(db)
         .await?;

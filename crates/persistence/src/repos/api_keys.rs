@@ -72,7 +72,11 @@ pub(crate) async fn require_reference<C: ConnectionTrait>(db: &C, id: Uuid) -> R
         })
 }
 
-async fn ensure_name_free<C: ConnectionTrait>(db: &C, name: &str, except: Option<Uuid>) -> Result<()> {
+async fn ensure_name_free<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<()> {
     let mut query = api_key::Entity::find().filter(api_key::Column::Name.eq(name));
     if let Some(id) = except {
         query = query.filter(api_key::Column::Id.ne(id));

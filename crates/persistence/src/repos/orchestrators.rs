@@ -249,7 +249,9 @@ impl OrchestratorRepo {
 
     /// Deletes the orchestrator `id` (and its sub-agent links; the agents stay).
     pub async fn delete(&self, id: Uuid) -> Result<()> {
-        let result = orchestrator::Entity::delete_by_id(id).exec(&self.db).await?;
+        let result = orchestrator::Entity::delete_by_id(id)
+            .exec(&self.db)
+            .await?;
         if result.rows_affected == 0 {
             return Err(DomainError::not_found(ENTITY, id).into());
         }
