@@ -1,5 +1,7 @@
 //! The seed is idempotent on both backends.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use fustat_persistence::{DbOptions, Repos, connect, migrate_up};
 use fustat_testkit::db::{self, TestDatabase};
 

@@ -1,5 +1,7 @@
 //! The configuration API over HTTP, each scenario on SQLite and on PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use actix_web::http::StatusCode;

@@ -1,5 +1,7 @@
 //! Migrations go up, down and up again, and `fresh` rebuilds, on both backends.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use fustat_domain::{ApiKeyInput, SYSTEM_ACTOR};
 use fustat_persistence::{
     DbOptions, Repos, connect, migrate_down, migrate_fresh, migrate_up, migration_status,

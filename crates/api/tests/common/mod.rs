@@ -1,7 +1,7 @@
 //! An in-process client over the whole app on a throw-away database, and a macro that
 //! runs one scenario on SQLite and on PostgreSQL.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use actix_http::Request;
 use actix_web::body::MessageBody;
