@@ -22,13 +22,13 @@ pub async fn log_request(
         Ok(r) => r.status(),
         Err(e) => e.as_response_error().status_code(),
     };
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     tracing::info!(
         target: "fustat::http",
         method = %method,
         path = %path,
         status = status.as_u16(),
-        latency_ms = format_args!("{latency_ms:.2}"),
+        latency_ms,
         "request"
     );
     res
