@@ -503,7 +503,7 @@ async fn bad_input_is_a_4xx_naming_the_field(db: TestDatabase) {
             "/api/v1/mcp-servers".to_owned(),
             json!({"name": "m", "transport": "sse", "config_json": {"url": "ftp://x"}}),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "config_json: ",
+            "config_json.url: must be an http or https URL",
         ),
         (
             "POST",

@@ -171,14 +171,22 @@ impl McpServerInput {
     /// Checks the name and that `config_json` fits the transport.
     pub fn validate(self) -> Result<Self, DomainError> {
         validate::required("name", &self.name, limits::MCP_SERVER_NAME)?;
-        McpConnection::parse(self.transport(), &self.config_json).map_err(|message| {
-            let message = message
-                .strip_prefix("config_json")
-                .map(|rest| rest.trim_start_matches([':', ' ']).to_owned())
-                .unwrap_or(message);
-            DomainError::validation("config_json", message)
-        })?;
+        McpConnection::parse(self.transport(), &self.config_json).map_err(config_error)?;
         Ok(self)
+    }
+}
+
+/// Turns a [`McpConnection::parse`] message (`config_json.url is not a valid URL: …`)
+/// into a validation error of that field (`config_json.url`).
+fn config_error(message: String) -> DomainError {
+    let Some(rest) = message.strip_prefix("config_json") else {
+        return DomainError::validation("config_json", message);
+    };
+    match rest.split_once(' ') {
+        Some((sub_field, text)) if sub_field.starts_with('.') => {
+            DomainError::validation(format!("config_json{sub_field}"), text)
+        }
+        _ => DomainError::validation("config_json", rest.trim_start()),
     }
 }
 
@@ -305,6 +313,20 @@ mod tests {
         }))
         .unwrap();
         let err = bad.validate().unwrap_err();
-        assert!(err.to_string().starts_with("config_json: "), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("config_json.url: is not a valid URL"),
+            "{err}"
+        );
+        let bad: McpServerInput = serde_json::from_value(json!({
+            "name": "x", "config_json": {"command": " ", "args": []}
+        }))
+        .unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert_eq!(err, "config_json.command: must not be empty");
+        let bad: McpServerInput =
+            serde_json::from_value(json!({"name": "x", "config_json": []})).unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert_eq!(err, "config_json: must be a JSON object");
     }
 }
