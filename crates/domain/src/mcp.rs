@@ -6,11 +6,21 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::audit::Audit;
+use crate::error::DomainError;
+use crate::limits;
+use crate::validate;
 
 /// How Fustat talks to an MCP server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub enum McpTransport {
     /// A child process speaking MCP over stdin/stdout.
+    #[default]
     #[serde(rename = "stdio")]
     Stdio,
     /// The streamable HTTP transport (`streamable_http` is accepted too).
@@ -54,10 +64,13 @@ impl FromStr for McpTransport {
 }
 
 /// Whether a server's tools run freely or wait for a human decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum McpMode {
     /// Tools run freely.
+    #[default]
     Autonomous,
     /// Every tool call waits for a human decision.
     Supervised,
@@ -90,6 +103,90 @@ impl FromStr for McpMode {
                 "unknown mode '{other}': expected 'autonomous' or 'supervised'"
             )),
         }
+    }
+}
+
+/// A stored MCP server, as returned to clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct McpServer {
+    /// Row id.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// What the server offers (shown to the agents that use it).
+    pub description: Option<String>,
+    /// How Fustat talks to it.
+    pub transport: McpTransport,
+    /// Whether its tools run freely or wait for a human decision.
+    pub mode: McpMode,
+    /// Connection settings: stdio `{command, args, env?, cwd?}`, HTTP
+    /// `{url, headers?, timeout?}`.
+    #[schema(value_type = Object, example = json!({"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"]}))]
+    pub config_json: Value,
+    /// Audit columns.
+    #[serde(flatten)]
+    pub audit: Audit,
+}
+
+impl McpServer {
+    /// The typed connection settings.
+    pub fn connection(&self) -> Result<McpConnection, String> {
+        McpConnection::parse(self.transport, &self.config_json)
+    }
+}
+
+/// Body of `POST /mcp-servers` and `PUT /mcp-servers/{id}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct McpServerInput {
+    /// Display name (at most 100 characters).
+    #[schema(example = "Everything", max_length = 100)]
+    pub name: String,
+    /// What the server offers.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `stdio` (default), `streamable-http` (or `streamable_http`) or `sse`.
+    #[serde(default)]
+    #[schema(default = "stdio")]
+    pub transport: Option<McpTransport>,
+    /// `autonomous` (default) or `supervised`.
+    #[serde(default)]
+    #[schema(default = "autonomous")]
+    pub mode: Option<McpMode>,
+    /// Connection settings for the transport.
+    #[schema(value_type = Object, example = json!({"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"]}))]
+    pub config_json: Value,
+}
+
+impl McpServerInput {
+    /// The transport, defaulted.
+    pub fn transport(&self) -> McpTransport {
+        self.transport.unwrap_or_default()
+    }
+
+    /// The mode, defaulted.
+    pub fn mode(&self) -> McpMode {
+        self.mode.unwrap_or_default()
+    }
+
+    /// Checks the name and that `config_json` fits the transport.
+    pub fn validate(self) -> Result<Self, DomainError> {
+        validate::required("name", &self.name, limits::MCP_SERVER_NAME)?;
+        McpConnection::parse(self.transport(), &self.config_json).map_err(config_error)?;
+        Ok(self)
+    }
+}
+
+/// Turns a [`McpConnection::parse`] message (`config_json.url is not a valid URL: …`)
+/// into a validation error of that field (`config_json.url`).
+fn config_error(message: String) -> DomainError {
+    let Some(rest) = message.strip_prefix("config_json") else {
+        return DomainError::validation("config_json", message);
+    };
+    match rest.split_once(' ') {
+        Some((sub_field, text)) if sub_field.starts_with('.') => {
+            DomainError::validation(format!("config_json{sub_field}"), text)
+        }
+        _ => DomainError::validation("config_json", rest.trim_start()),
     }
 }
 
@@ -200,5 +297,36 @@ mod tests {
         let err = McpConnection::parse(McpTransport::StreamableHttp, &json!({"url": "nope"}))
             .unwrap_err();
         assert!(err.contains("url"), "{err}");
+    }
+
+    #[test]
+    fn inputs_default_and_name_config_errors() {
+        let input: McpServerInput = serde_json::from_value(json!({
+            "name": "x", "config_json": {"command": "npx", "args": ["y"]}
+        }))
+        .unwrap();
+        let input = input.validate().unwrap();
+        assert_eq!(input.transport(), McpTransport::Stdio);
+        assert_eq!(input.mode(), McpMode::Autonomous);
+        let bad: McpServerInput = serde_json::from_value(json!({
+            "name": "x", "transport": "streamable_http", "config_json": {"url": "nope"}
+        }))
+        .unwrap();
+        let err = bad.validate().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("config_json.url: is not a valid URL"),
+            "{err}"
+        );
+        let bad: McpServerInput = serde_json::from_value(json!({
+            "name": "x", "config_json": {"command": " ", "args": []}
+        }))
+        .unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert_eq!(err, "config_json.command: must not be empty");
+        let bad: McpServerInput =
+            serde_json::from_value(json!({"name": "x", "config_json": []})).unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert_eq!(err, "config_json: must be a JSON object");
     }
 }

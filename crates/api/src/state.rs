@@ -1,0 +1,44 @@
+//! What handlers share, and who is acting.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use fustat_domain::SYSTEM_ACTOR;
+use fustat_persistence::Repos;
+
+/// Shared state of the HTTP app: the repositories (and, as they arrive, the runtime,
+/// the MCP pool, …). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Configuration storage.
+    pub repos: Repos,
+}
+
+impl AppState {
+    /// State over `repos`.
+    pub fn new(repos: Repos) -> Self {
+        AppState { repos }
+    }
+}
+
+/// The principal making the request, recorded as `created_by` / `modified_by`.
+/// Until authentication exists it is always `system`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Actor {
+    /// The principal's name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromRequest for Actor {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(_req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Actor(SYSTEM_ACTOR.to_owned())))
+    }
+}

@@ -1,0 +1,355 @@
+//! Settings: built-in defaults < `fustat.toml` < `.env` < environment < command line.
+//!
+//! Every setting is a field of [`Settings`]; its environment variable is `FUSTAT_` and
+//! the field name in capitals (`FUSTAT_PORT`). Nested sections added later (say
+//! `auth.mode`) use `__` in the variable name (`FUSTAT_AUTH__MODE`) and a `[auth]` table
+//! in `fustat.toml`. The database URL is also read from `DATABASE_URL`, or assembled
+//! from the earlier service's `DB_USER`, `DB_PASSWORD`, `DB_HOST`, `DB_PORT` and
+//! `DB_NAME` when `DATABASE_URL` is unset.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File};
+use fustat_api::{DEV_CORS_ORIGINS, HttpConfig};
+use fustat_persistence::redact_database_url;
+use serde::{Deserialize, Serialize};
+
+/// The default database: a SQLite file under `./data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/fustat.db?mode=rwc";
+
+/// The settings file read from the working directory unless `--config` or
+/// `FUSTAT_CONFIG` names another.
+pub const DEFAULT_CONFIG_FILE: &str = "fustat.toml";
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything Fustat can be configured with.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on.
+    pub port: u16,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Connection pool size (default: 1 for SQLite, 10 for PostgreSQL).
+    pub db_max_connections: Option<u32>,
+    /// Apply pending migrations when `serve` (or `seed`) starts.
+    pub auto_migrate: bool,
+    /// Log filter: a level (`info`) or `tracing` directives (`info,fustat=debug`).
+    pub log_level: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// Origins allowed by CORS, or `*`.
+    pub cors_origins: Vec<String>,
+    /// HTTP worker threads (default: one per CPU core).
+    pub workers: Option<usize>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            host: "127.0.0.1".to_owned(),
+            port: 8000,
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            db_max_connections: None,
+            auto_migrate: true,
+            log_level: "info".to_owned(),
+            log_format: LogFormat::Text,
+            cors_origins: DEV_CORS_ORIGINS.iter().map(|s| (*s).to_owned()).collect(),
+            workers: None,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database_url", &redact_database_url(&self.database_url))
+            .field("db_max_connections", &self.db_max_connections)
+            .field("auto_migrate", &self.auto_migrate)
+            .field("log_level", &self.log_level)
+            .field("log_format", &self.log_format)
+            .field("cors_origins", &self.cors_origins)
+            .field("workers", &self.workers)
+            .finish()
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config`.
+    pub config_file: Option<PathBuf>,
+    /// `--host`.
+    pub host: Option<String>,
+    /// `--port`.
+    pub port: Option<u16>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+/// Why the settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A source could not be read or a value has the wrong type.
+    #[error("invalid settings: {0}")]
+    Config(#[from] config::ConfigError),
+    /// A value is out of range.
+    #[error("invalid settings: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Reads the settings from the files and `env` (the process environment with `.env`
+    /// already merged in), then applies `overrides`.
+    pub fn load(
+        env: &HashMap<String, String>,
+        overrides: &Overrides,
+    ) -> Result<Settings, SettingsError> {
+        let file = overrides
+            .config_file
+            .clone()
+            .or_else(|| env.get("FUSTAT_CONFIG").map(PathBuf::from));
+        let file_source = match &file {
+            Some(path) => File::from(path.as_path()).required(true),
+            None => File::from(Path::new(DEFAULT_CONFIG_FILE)).required(false),
+        };
+        let fustat_env: config::Map<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.as_str() != "FUSTAT_CONFIG")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut builder = Config::builder()
+            .add_source(Config::try_from(&Settings::default())?)
+            .add_source(file_source)
+            .add_source(
+                Environment::with_prefix("FUSTAT")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .ignore_empty(true)
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("cors_origins")
+                    .source(Some(fustat_env)),
+            );
+        if let Some(url) = database_url_from_env(env) {
+            builder = builder.set_override("database_url", url)?;
+        }
+        let settings: Settings = builder
+            .set_override_option("host", overrides.host.clone())?
+            .set_override_option("port", overrides.port)?
+            .set_override_option("database_url", overrides.database_url.clone())?
+            .build()?
+            .try_deserialize()?;
+        settings.validated()
+    }
+
+    fn validated(mut self) -> Result<Settings, SettingsError> {
+        self.cors_origins = self
+            .cors_origins
+            .into_iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        self.http_config()
+            .validate()
+            .map_err(SettingsError::Invalid)?;
+        fustat_persistence::Backend::of(&self.database_url)
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        if self.db_max_connections == Some(0) {
+            return Err(SettingsError::Invalid(
+                "db_max_connections must be at least 1".to_owned(),
+            ));
+        }
+        if self.workers == Some(0) {
+            return Err(SettingsError::Invalid(
+                "workers must be at least 1".to_owned(),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The HTTP app's settings.
+    pub fn http_config(&self) -> HttpConfig {
+        HttpConfig {
+            cors_origins: self.cors_origins.clone(),
+        }
+    }
+
+    /// The database pool's settings.
+    pub fn db_options(&self) -> fustat_persistence::DbOptions {
+        fustat_persistence::DbOptions {
+            max_connections: self.db_max_connections,
+            ..Default::default()
+        }
+    }
+}
+
+/// `DATABASE_URL`, else a PostgreSQL URL from `DB_*` when any of them is set.
+fn database_url_from_env(env: &HashMap<String, String>) -> Option<String> {
+    let get = |k: &str| env.get(k).filter(|v| !v.is_empty());
+    if let Some(url) = get("DATABASE_URL") {
+        return Some(url.clone());
+    }
+    if ["DB_USER", "DB_PASSWORD", "DB_HOST", "DB_PORT", "DB_NAME"]
+        .iter()
+        .all(|k| get(k).is_none())
+    {
+        return None;
+    }
+    let mut url = url::Url::parse("postgres://localhost").ok()?;
+    url.set_host(Some(get("DB_HOST").map_or("localhost", String::as_str)))
+        .ok()?;
+    let port = get("DB_PORT").and_then(|p| p.parse().ok()).unwrap_or(5432);
+    url.set_port(Some(port)).ok()?;
+    url.set_username(get("DB_USER").map_or("postgres", String::as_str))
+        .ok()?;
+    if let Some(password) = get("DB_PASSWORD") {
+        url.set_password(Some(password)).ok()?;
+    }
+    url.set_path(get("DB_NAME").map_or("fustat", String::as_str));
+    Some(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::load(&env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(s.host, "127.0.0.1");
+        assert_eq!(s.port, 8000);
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert!(s.auto_migrate);
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert!(s.cors_origins.contains(&"http://localhost:3000".to_owned()));
+        assert!(s.cors_origins.contains(&"http://localhost:8080".to_owned()));
+    }
+
+    #[test]
+    fn environment_then_command_line() {
+        let e = env(&[
+            ("FUSTAT_HOST", "0.0.0.0"),
+            ("FUSTAT_PORT", "9000"),
+            ("FUSTAT_LOG_FORMAT", "json"),
+            ("FUSTAT_LOG_LEVEL", "info,fustat=debug"),
+            ("FUSTAT_AUTO_MIGRATE", "false"),
+            (
+                "FUSTAT_CORS_ORIGINS",
+                "https://studio.example.com, https://hub.example.com",
+            ),
+            ("FUSTAT_DB_MAX_CONNECTIONS", "4"),
+            ("DATABASE_URL", "postgres://u:p@db/fustat"),
+            ("UNRELATED", "x"),
+        ]);
+        let s = Settings::load(&e, &Overrides::default()).unwrap();
+        assert_eq!(s.host, "0.0.0.0");
+        assert_eq!(s.port, 9000);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.log_level, "info,fustat=debug");
+        assert!(!s.auto_migrate);
+        assert_eq!(
+            s.cors_origins,
+            vec!["https://studio.example.com", "https://hub.example.com"]
+        );
+        assert_eq!(s.db_max_connections, Some(4));
+        assert_eq!(s.database_url, "postgres://u:p@db/fustat");
+
+        let cli = Overrides {
+            port: Some(7000),
+            database_url: Some("sqlite::memory:".to_owned()),
+            ..Default::default()
+        };
+        let s = Settings::load(&e, &cli).unwrap();
+        assert_eq!(s.port, 7000);
+        assert_eq!(s.database_url, "sqlite::memory:");
+        assert_eq!(s.host, "0.0.0.0");
+    }
+
+    #[test]
+    fn file_below_environment() {
+        let dir = std::env::temp_dir().join(format!("fustat-settings-{}", uuid_like()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("fustat.toml");
+        std::fs::write(
+            &path,
+            "port = 8100\nhost = \"0.0.0.0\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let cli = Overrides {
+            config_file: Some(path.clone()),
+            ..Default::default()
+        };
+        let s = Settings::load(&env(&[("FUSTAT_PORT", "8200")]), &cli).unwrap();
+        assert_eq!(s.port, 8200);
+        assert_eq!(s.host, "0.0.0.0");
+        assert_eq!(s.log_format, LogFormat::Json);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn uuid_like() -> u128 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    }
+
+    #[test]
+    fn old_db_variables_build_a_postgres_url() {
+        let e = env(&[
+            ("DB_USER", "fustat"),
+            ("DB_PASSWORD", "p@ss word"),
+            ("DB_HOST", "db.internal"),
+            ("DB_PORT", "5433"),
+            ("DB_NAME", "llm"),
+        ]);
+        let s = Settings::load(&e, &Overrides::default()).unwrap();
+        assert_eq!(
+            s.database_url,
+            "postgres://fustat:p%40ss%20word@db.internal:5433/llm"
+        );
+        assert!(!format!("{s:?}").contains("p%40ss"));
+        let mut with_url = e.clone();
+        with_url.insert("DATABASE_URL".into(), "sqlite://x.db".into());
+        let s = Settings::load(&with_url, &Overrides::default()).unwrap();
+        assert_eq!(s.database_url, "sqlite://x.db");
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for (k, v) in [
+            ("FUSTAT_PORT", "not-a-port"),
+            ("FUSTAT_LOG_FORMAT", "xml"),
+            ("FUSTAT_CORS_ORIGINS", "localhost:3000"),
+            ("DATABASE_URL", "mysql://x/y"),
+        ] {
+            assert!(
+                Settings::load(&env(&[(k, v)]), &Overrides::default()).is_err(),
+                "{k}={v}"
+            );
+        }
+    }
+}

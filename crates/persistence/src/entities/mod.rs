@@ -1,0 +1,10 @@
+//! SeaORM entities. Table names are unqualified: on PostgreSQL the connection's
+//! `search_path` finds them in their schemas (see the `migration` crate).
+
+pub(crate) mod agent;
+pub(crate) mod agent_mcp_server;
+pub(crate) mod api_key;
+pub(crate) mod mcp_server;
+pub(crate) mod orchestrator;
+pub(crate) mod orchestrator_sub_agent;
+pub(crate) mod version;
