@@ -174,14 +174,36 @@ mod tests {
     #[test]
     fn deltas_carry_both_the_new_text_and_the_whole_text() {
         let mut enc = StudioEncoder::new(Some("c1".into()), "Ada");
-        let a = parse(&enc.encode(&ev(EventKind::TokenDelta { message_id: "m".into(), text: "Hel".into() })).unwrap());
-        let b = parse(&enc.encode(&ev(EventKind::TokenDelta { message_id: "m".into(), text: "lo".into() })).unwrap());
+        let a = parse(
+            &enc.encode(&ev(EventKind::TokenDelta {
+                message_id: "m".into(),
+                text: "Hel".into(),
+            }))
+            .unwrap(),
+        );
+        let b = parse(
+            &enc.encode(&ev(EventKind::TokenDelta {
+                message_id: "m".into(),
+                text: "lo".into(),
+            }))
+            .unwrap(),
+        );
         assert_eq!(a["event_type"], "message_delta");
         assert_eq!(b["data"]["delta"], "lo");
         assert_eq!(b["data"]["content"], "Hello");
         assert_eq!(b["session_id"], "c1");
         assert!(b["timestamp"].as_str().unwrap().ends_with('Z'));
-        let end = parse(&enc.encode(&ev(EventKind::Finished { status: RunStatus::Success, answer: None, usage: Usage { input_tokens: 3, output_tokens: 4 } })).unwrap());
+        let end = parse(
+            &enc.encode(&ev(EventKind::Finished {
+                status: RunStatus::Success,
+                answer: None,
+                usage: Usage {
+                    input_tokens: 3,
+                    output_tokens: 4,
+                },
+            }))
+            .unwrap(),
+        );
         assert_eq!(end["event_type"], "stream_end");
         assert_eq!(end["data"]["tokens_used"], 7);
     }
