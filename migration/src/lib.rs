@@ -15,6 +15,7 @@ pub use sea_orm_migration::prelude::*;
 mod layout;
 mod m20260101_000001_create_config_tables;
 mod m20260101_000002_create_agent_tables;
+mod m20260102_000001_create_runtime_tables;
 
 pub use layout::{POSTGRES_SCHEMAS, POSTGRES_SEARCH_PATH};
 pub use sea_orm_migration::MigrationStatus;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_create_config_tables::Migration),
             Box::new(m20260101_000002_create_agent_tables::Migration),
+            Box::new(m20260102_000001_create_runtime_tables::Migration),
         ]
     }
 

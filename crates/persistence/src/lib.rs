@@ -10,12 +10,16 @@
 //! - [`PersistenceError`] is either a [`fustat_domain::DomainError`] (the request's
 //!   fault) or a database failure.
 //!
+//! - [`DbCheckpointer`] and [`DbStore`] keep the runtime's run state and long-term memory
+//!   in the `runtime` schema.
+//!
 //! Entities are private: other crates see domain types only.
 
 mod db;
 mod entities;
 mod error;
 mod repos;
+mod run_state;
 
 pub use db::{
     Backend, DbOptions, connect, has_pending_migrations, migrate_down, migrate_fresh, migrate_up,
@@ -25,4 +29,5 @@ pub use error::{PersistenceError, Result};
 pub use repos::{
     AgentRepo, ApiKeyRepo, AppRepo, McpServerRepo, NewVersion, OrchestratorRepo, Repos, VersionRepo,
 };
+pub use run_state::{DbCheckpointer, DbStore};
 pub use sea_orm::DatabaseConnection;

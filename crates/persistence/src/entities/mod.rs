@@ -4,7 +4,11 @@
 pub(crate) mod agent;
 pub(crate) mod agent_mcp_server;
 pub(crate) mod api_key;
+pub(crate) mod checkpoint;
+pub(crate) mod checkpoint_write;
 pub(crate) mod mcp_server;
 pub(crate) mod orchestrator;
 pub(crate) mod orchestrator_sub_agent;
+pub(crate) mod pending_write;
+pub(crate) mod store_item;
 pub(crate) mod version;
