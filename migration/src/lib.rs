@@ -16,6 +16,7 @@ mod layout;
 mod m20260101_000001_create_config_tables;
 mod m20260101_000002_create_agent_tables;
 mod m20260102_000001_create_runtime_tables;
+mod m20260102_000002_add_orchestrator_context_routing;
 
 pub use layout::{POSTGRES_SCHEMAS, POSTGRES_SEARCH_PATH};
 pub use sea_orm_migration::MigrationStatus;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_create_config_tables::Migration),
             Box::new(m20260101_000002_create_agent_tables::Migration),
             Box::new(m20260102_000001_create_runtime_tables::Migration),
+            Box::new(m20260102_000002_add_orchestrator_context_routing::Migration),
         ]
     }
 

@@ -14,6 +14,7 @@
 //! `.configure(...)` line in [`build_app`] and one `merge_from` line in
 //! [`openapi::openapi`].
 
+pub mod engine;
 pub mod error;
 pub mod extract;
 mod middleware;

@@ -29,8 +29,8 @@ pub use audit::{Audit, SYSTEM_ACTOR};
 pub use error::DomainError;
 pub use mcp::{McpServer, McpServerInput};
 pub use orchestrator::{
-    AgentRef, Orchestrator, OrchestratorAgentOut, OrchestratorDetails, OrchestratorInput,
-    OrchestratorOut, OrchestratorPattern,
+    AgentRef, ContextInput, ContextOutput, ContextRouting, Orchestrator, OrchestratorAgentOut,
+    OrchestratorDetails, OrchestratorInput, OrchestratorOut, OrchestratorPattern,
 };
 pub use secret::Secret;
 pub use version::Version;

@@ -69,6 +69,64 @@ impl FromStr for OrchestratorPattern {
     }
 }
 
+/// What a sub-agent sees when it gets control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContextInput {
+    /// The whole conversation so far.
+    FullHistory,
+    /// Only the latest user request.
+    LatestRequest,
+    /// A brief the orchestrator writes when it hands off (supervisor pattern).
+    Brief,
+}
+
+/// What comes back from a sub-agent into the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContextOutput {
+    /// Everything it did: its messages, tool calls and results.
+    FullHistory,
+    /// Only its final answer.
+    FinalAnswer,
+}
+
+macro_rules! str_enum {
+    ($t:ty { $($v:ident => $s:literal),* }) => {
+        impl $t {
+            /// The spelling stored and returned.
+            pub fn as_str(&self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+        }
+        impl FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($s => Ok(Self::$v),)*
+                    other => Err(format!("unknown value '{other}': expected one of {}", [$($s),*].join(", "))),
+                }
+            }
+        }
+    };
+}
+
+str_enum!(ContextInput { FullHistory => "full_history", LatestRequest => "latest_request", Brief => "brief" });
+str_enum!(ContextOutput { FullHistory => "full_history", FinalAnswer => "final_answer" });
+
+/// How context flows between an orchestrator and its sub-agents. Unset fields take the
+/// pattern's default (full history both ways, except that `sequential` and `parallel`
+/// keep only final answers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContextRouting {
+    /// What a sub-agent sees.
+    #[serde(default)]
+    pub input: Option<ContextInput>,
+    /// What comes back from it.
+    #[serde(default)]
+    pub output: Option<ContextOutput>,
+}
+
 /// A stored orchestrator row (without its relations).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Orchestrator {
@@ -88,6 +146,8 @@ pub struct Orchestrator {
     pub api_key_id: Uuid,
     /// How it coordinates its sub-agents.
     pub pattern: OrchestratorPattern,
+    /// How context flows to and from its sub-agents.
+    pub context_routing: ContextRouting,
     /// Audit columns.
     pub audit: Audit,
 }
@@ -138,6 +198,9 @@ pub struct OrchestratorInput {
     #[serde(default)]
     #[schema(default = "supervisor")]
     pub pattern: Option<OrchestratorPattern>,
+    /// How context flows to and from the sub-agents (default: the pattern's).
+    #[serde(default)]
+    pub context_routing: Option<ContextRouting>,
 }
 
 impl OrchestratorInput {
@@ -203,6 +266,8 @@ pub struct OrchestratorOut {
     pub agents: Vec<OrchestratorAgentOut>,
     /// How it coordinates its sub-agents.
     pub pattern: OrchestratorPattern,
+    /// How context flows to and from its sub-agents.
+    pub context_routing: ContextRouting,
     /// Audit columns.
     #[serde(flatten)]
     pub audit: Audit,
@@ -229,6 +294,7 @@ impl From<&OrchestratorDetails> for OrchestratorOut {
                 })
                 .collect(),
             pattern: o.pattern,
+            context_routing: o.context_routing,
             audit: o.audit.clone(),
         }
     }

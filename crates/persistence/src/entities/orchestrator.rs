@@ -16,6 +16,8 @@ pub struct Model {
     pub app_type: String,
     pub api_key_id: Uuid,
     pub pattern: String,
+    pub context_input: Option<String>,
+    pub context_output: Option<String>,
     pub created_at: DateTimeUtc,
     pub created_by: String,
     pub modified_at: DateTimeUtc,

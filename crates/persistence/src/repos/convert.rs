@@ -57,6 +57,20 @@ pub(crate) fn orchestrator(m: orchestrator::Model) -> Result<Orchestrator> {
             .pattern
             .parse()
             .map_err(|e| PersistenceError::Corrupt(format!("orchestrator {}: {e}", m.id)))?,
+        context_routing: fustat_domain::ContextRouting {
+            input: m
+                .context_input
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| PersistenceError::Corrupt(format!("orchestrator {}: {e}", m.id)))?,
+            output: m
+                .context_output
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| PersistenceError::Corrupt(format!("orchestrator {}: {e}", m.id)))?,
+        },
         audit: audit_of!(m),
         name: m.name,
         description: m.description,

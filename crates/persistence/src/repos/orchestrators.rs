@@ -26,6 +26,8 @@ fn active(o: &Orchestrator) -> orchestrator::ActiveModel {
         app_type: Set(o.app_type.clone()),
         api_key_id: Set(o.api_key_id),
         pattern: Set(o.pattern.as_str().to_owned()),
+        context_input: Set(o.context_routing.input.map(|i| i.as_str().to_owned())),
+        context_output: Set(o.context_routing.output.map(|i| i.as_str().to_owned())),
         created_at: Set(o.audit.created_at),
         created_by: Set(o.audit.created_by.clone()),
         modified_at: Set(o.audit.modified_at),
@@ -43,6 +45,7 @@ fn record(id: Uuid, input: &OrchestratorInput, audit: Audit) -> Orchestrator {
         app_type: input.app_type().to_owned(),
         api_key_id: input.api_key_id,
         pattern: input.pattern(),
+        context_routing: input.context_routing.unwrap_or_default(),
         audit,
     }
 }
