@@ -4,6 +4,7 @@
 //!
 //! - [`message`]: the provider-neutral message model.
 //! - [`model`]: the [`ChatModel`](model::ChatModel) trait, one streaming LLM call.
+//! - [`openai`]: the model client for OpenAI and OpenAI-compatible providers.
 //! - [`tool`]: the [`Tool`](tool::Tool) trait, in-process tools and tool providers.
 //! - [`agent`]: agents (name, system prompt, model, tools).
 //! - [`graph`]: the step-by-step execution model every pattern implements.
@@ -26,6 +27,7 @@ pub mod graph;
 pub mod interrupt;
 pub mod message;
 pub mod model;
+pub mod openai;
 pub mod patterns;
 pub mod react;
 pub mod run;
