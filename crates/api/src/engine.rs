@@ -17,6 +17,7 @@ use fustat_persistence::Repos;
 use fustat_runtime::agent::{Agent, AgentProfile, supervisor_prompt};
 use fustat_runtime::graph::DynGraph;
 use fustat_runtime::model::ChatModel;
+use fustat_runtime::openai::{OpenAiCompatible, ProviderConfig};
 use fustat_runtime::patterns::{
     ContextRouting, InputMode, OutputMode, Parallel, Router, Sequential, Supervisor, Swarm,
 };
@@ -40,6 +41,47 @@ pub trait ToolFactory: Send + Sync {
     /// A provider of the tools of `servers` (fetched when a run starts), or None when
     /// there are none to offer.
     fn tools(&self, servers: &[McpServer]) -> Option<Arc<dyn ToolProvider>>;
+}
+
+/// Models for API keys over the OpenAI chat-completions protocol (every provider Fustat
+/// supports speaks it).
+#[derive(Debug, Clone)]
+pub struct OpenAiModels {
+    /// How long to wait for a provider connection.
+    pub connect_timeout: std::time::Duration,
+    /// How long a provider may stay silent mid-answer.
+    pub idle_timeout: std::time::Duration,
+    /// Retries of a request that failed before its answer started.
+    pub max_retries: u32,
+}
+
+impl Default for OpenAiModels {
+    fn default() -> Self {
+        OpenAiModels {
+            connect_timeout: std::time::Duration::from_secs(10),
+            idle_timeout: std::time::Duration::from_secs(120),
+            max_retries: 3,
+        }
+    }
+}
+
+impl ModelFactory for OpenAiModels {
+    fn model(&self, key: &ApiKey) -> Result<Arc<dyn ChatModel>, String> {
+        let mut cfg = ProviderConfig::new(
+            key.provider_name.clone(),
+            key.model_name.clone(),
+            key.secret_key.expose(),
+        )
+        .with_connect_timeout(self.connect_timeout)
+        .with_idle_timeout(self.idle_timeout)
+        .with_max_retries(self.max_retries);
+        if let Some(url) = key.base_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            cfg = cfg.with_base_url(url);
+        }
+        OpenAiCompatible::new(cfg)
+            .map(|m| Arc::new(m) as Arc<dyn ChatModel>)
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// A tool factory for deployments without MCP.
@@ -178,6 +220,26 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// An engine keeping run state and long-term memory in the database `db`.
+    pub fn over_database(
+        db: fustat_persistence::DatabaseConnection,
+        models: Arc<dyn ModelFactory>,
+        tools: Arc<dyn ToolFactory>,
+        limits: fustat_runtime::graph::RunLimits,
+    ) -> Self {
+        let runtime = Runtime::new(Arc::new(fustat_persistence::DbCheckpointer::new(
+            db.clone(),
+        )))
+        .with_limits(limits);
+        Engine::new(
+            Repos::new(db.clone()),
+            runtime,
+            Arc::new(fustat_persistence::DbStore::new(db)),
+            models,
+            tools,
+        )
+    }
+
     /// An engine over the stored configuration.
     pub fn new(
         repos: Repos,

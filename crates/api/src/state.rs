@@ -7,18 +7,22 @@ use actix_web::{FromRequest, HttpRequest};
 use fustat_domain::SYSTEM_ACTOR;
 use fustat_persistence::Repos;
 
-/// Shared state of the HTTP app: the repositories (and, as they arrive, the runtime,
-/// the MCP pool, …). Cheap to clone.
+use crate::engine::Engine;
+
+/// Shared state of the HTTP app: the repositories and the engine that runs assistants.
+/// Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// Configuration storage.
     pub repos: Repos,
+    /// Builds and runs agents and orchestrators.
+    pub engine: Engine,
 }
 
 impl AppState {
-    /// State over `repos`.
-    pub fn new(repos: Repos) -> Self {
-        AppState { repos }
+    /// State over `repos` and `engine`.
+    pub fn new(repos: Repos, engine: Engine) -> Self {
+        AppState { repos, engine }
     }
 }
 

@@ -9,11 +9,15 @@ use std::process::ExitCode;
 
 use actix_web::HttpServer;
 use clap::{Args, Parser, Subcommand};
+use std::sync::Arc;
+
+use fustat_api::engine::{Engine, NoTools, OpenAiModels};
 use fustat_api::{AppState, build_app};
 use fustat_persistence::{
     DatabaseConnection, PersistenceError, Repos, connect, has_pending_migrations, migrate_down,
     migrate_fresh, migrate_up, migration_status, redact_database_url,
 };
+use fustat_runtime::graph::RunLimits;
 
 use crate::settings::{Overrides, Settings, SettingsError};
 
@@ -163,7 +167,13 @@ async fn prepare_schema(settings: &Settings, db: &DatabaseConnection) -> Result<
 async fn serve(settings: Settings) -> Result<(), Error> {
     let db = open(&settings).await?;
     prepare_schema(&settings, &db).await?;
-    let state = AppState::new(Repos::new(db));
+    let engine = Engine::over_database(
+        db.clone(),
+        Arc::new(OpenAiModels::default()),
+        Arc::new(NoTools),
+        RunLimits::default(),
+    );
+    let state = AppState::new(Repos::new(db), engine);
     let http = settings.http_config();
     let mut server = HttpServer::new(move || build_app(state.clone(), http.clone()));
     if let Some(workers) = settings.workers {

@@ -69,7 +69,15 @@ pub async fn client(
     migrate_up(&conn, None).await.unwrap();
     let repos = Repos::new(conn.clone());
     let app = test::init_service(build_app(
-        AppState::new(repos.clone()),
+        AppState::new(
+            repos.clone(),
+            fustat_api::engine::Engine::over_database(
+                conn.clone(),
+                std::sync::Arc::new(fustat_api::engine::OpenAiModels::default()),
+                std::sync::Arc::new(fustat_api::engine::NoTools),
+                Default::default(),
+            ),
+        ),
         HttpConfig::default(),
     ))
     .await;
