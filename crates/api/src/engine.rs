@@ -10,13 +10,14 @@ use std::sync::{Arc, Mutex};
 use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 use fustat_domain::{
-    AgentDetails, ApiKey, ContextInput, ContextOutput, McpServer, OrchestratorDetails,
+    AgentDetails, AgentInput, ApiKey, ContextInput, ContextOutput, McpServer, OrchestratorDetails,
     OrchestratorPattern,
 };
 use fustat_persistence::Repos;
 use fustat_runtime::agent::{Agent, AgentProfile, supervisor_prompt};
 use fustat_runtime::graph::DynGraph;
-use fustat_runtime::model::ChatModel;
+use fustat_runtime::message::Message;
+use fustat_runtime::model::{ChatModel, ModelError, ResponseSchema, complete_json};
 use fustat_runtime::openai::{OpenAiCompatible, ProviderConfig};
 use fustat_runtime::patterns::{
     ContextRouting, InputMode, OutputMode, Parallel, Router, Sequential, Supervisor, Swarm,
@@ -25,6 +26,7 @@ use fustat_runtime::react::AgentGraph;
 use fustat_runtime::run::Runtime;
 use fustat_runtime::store::Store;
 use fustat_runtime::tool::ToolProvider;
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -92,6 +94,21 @@ impl ToolFactory for NoTools {
     fn tools(&self, _servers: &[McpServer]) -> Option<Arc<dyn ToolProvider>> {
         None
     }
+}
+
+/// Body of `POST /api/v1/agents/ai-generate`.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct GenerateAgentRequest {
+    /// What the agent should be, in a sentence.
+    #[schema(example = "An agent that plans weekend trips on a budget")]
+    pub user_prompt: String,
+    /// The API key whose model writes the agent, and which the agent will use (default:
+    /// the most recently changed key).
+    #[serde(default)]
+    pub api_key_id: Option<Uuid>,
+    /// MCP servers to give the agent.
+    #[serde(default)]
+    pub mcp_servers: Vec<fustat_domain::McpServerRef>,
 }
 
 /// Whether an assistant is an agent or an orchestrator.
@@ -350,6 +367,117 @@ impl Engine {
             Err(e) if e.status == StatusCode::NOT_FOUND => self.orchestrator(id).await,
             other => other,
         }
+    }
+
+    /// Writes an agent from a one-line description with the model of an API key
+    /// (`api_key_id`, else the most recently changed key) and saves it.
+    pub async fn generate_agent(
+        &self,
+        request: &GenerateAgentRequest,
+        actor: &str,
+    ) -> ApiResult<AgentDetails> {
+        let prompt = request.user_prompt.trim();
+        if prompt.is_empty() {
+            return Err(ApiError::validation("user_prompt", "must not be empty"));
+        }
+        if prompt.chars().count() > 4000 {
+            return Err(ApiError::validation(
+                "user_prompt",
+                "must be at most 4000 characters",
+            ));
+        }
+        let key = match request.api_key_id {
+            Some(id) => self
+                .repos
+                .api_keys
+                .get(id)
+                .await
+                .map_err(|e| match ApiError::from(e) {
+                    e if e.status == StatusCode::NOT_FOUND => {
+                        ApiError::validation("api_key_id", format!("no API key with id {id}"))
+                    }
+                    e => e,
+                })?,
+            None => {
+                let mut keys = self.repos.api_keys.list_by_name().await?;
+                keys.sort_by_key(|k| std::cmp::Reverse(k.audit.modified_at));
+                keys.into_iter().next().ok_or_else(|| {
+                    ApiError::validation(
+                        "api_key_id",
+                        "no API key is configured: create one, then generate the agent with it",
+                    )
+                })?
+            }
+        };
+        let model = self.model(&key)?;
+        let schema = ResponseSchema {
+            name: "agent".into(),
+            schema: json!({
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "description": "A short name, at most 60 characters"},
+                    "description": {"type": "string", "description": "What the agent is for, in one sentence"},
+                    "role": {"type": "string", "description": "The agent's role, e.g. 'a senior travel planner'"},
+                    "task": {"type": "string", "description": "The agent's task, in one or two sentences"},
+                    "instructions": {"type": "string", "description": "Concrete rules the agent always follows, one per line"}
+                },
+                "required": ["name", "description", "role", "task", "instructions"],
+                "additionalProperties": false
+            }),
+        };
+        let messages = vec![
+            Message::system(
+                "You design AI agents for Agent Studio. From the user's description, write the \
+                 agent's name (short, at most 60 characters), a one-sentence description, its \
+                 role, its task and its instructions (several concrete rules, one per line). \
+                 Answer with JSON only.",
+            ),
+            Message::user(prompt),
+        ];
+        let answer = complete_json(model.as_ref(), messages, schema)
+            .await
+            .map_err(|e| match e {
+                ModelError::Protocol { message } => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("the model's answer was not a usable agent: {message}"),
+                ),
+                other => ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    format!("the LLM provider failed: {other}"),
+                ),
+            })?;
+        let field = |name: &str| -> ApiResult<String> {
+            match answer
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+            {
+                Some(v) if !v.is_empty() => Ok(v.to_owned()),
+                _ => Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!(
+                        "the model's answer was not a usable agent: '{name}' is missing or empty"
+                    ),
+                )),
+            }
+        };
+        let name: String = field("name")?.chars().take(150).collect();
+        let input = AgentInput {
+            name,
+            description: answer
+                .get("description")
+                .and_then(serde_json::Value::as_str)
+                .map(|d| d.trim().to_owned())
+                .filter(|d| !d.is_empty()),
+            role: field("role")?,
+            task: field("task")?,
+            instructions: field("instructions")?,
+            publish_as_app: None,
+            app_type: None,
+            api_key_id: key.id,
+            mcp_servers: request.mcp_servers.clone(),
+        };
+        Ok(self.repos.agents.create(input, actor).await?)
     }
 
     fn build_orchestrator(&self, details: &OrchestratorDetails) -> ApiResult<DynGraph> {

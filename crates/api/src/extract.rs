@@ -97,12 +97,17 @@ impl FromRequest for IdPath {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let raw = req.match_info().get("id").unwrap_or_default();
-        std::future::ready(Uuid::parse_str(raw).map(IdPath).map_err(|_| {
-            let shown: String = raw.chars().take(64).collect();
-            ApiError::validation("id", format!("must be a UUID, got '{shown}'"))
-        }))
+        std::future::ready(path_uuid(req, "id").map(IdPath))
     }
+}
+
+/// The UUID in the path segment `name`; the error names it.
+pub fn path_uuid(req: &HttpRequest, name: &str) -> Result<Uuid, ApiError> {
+    let raw = req.match_info().get(name).unwrap_or_default();
+    Uuid::parse_str(raw).map_err(|_| {
+        let shown: String = raw.chars().take(64).collect();
+        ApiError::validation(name, format!("must be a UUID, got '{shown}'"))
+    })
 }
 
 /// Error handler for `web::Path` extractors.

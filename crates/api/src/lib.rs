@@ -172,7 +172,8 @@ pub fn build_app(
                 .configure(routes::mcp_servers::configure)
                 .configure(routes::agents::configure)
                 .configure(routes::orchestrators::configure)
-                .configure(routes::apps::configure),
+                .configure(routes::apps::configure)
+                .configure(routes::chat::configure),
         )
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::openapi()))
         .default_service(web::to(not_found))

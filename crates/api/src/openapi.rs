@@ -24,6 +24,7 @@ use crate::routes;
         (name = "agents", description = "Agents"),
         (name = "orchestrators", description = "Orchestrators over sub-agents"),
         (name = "apps", description = "Published agents and orchestrators, as Hub lists them"),
+        (name = "chat", description = "Chat with agents and orchestrators: Studio's streaming protocol"),
     )
 )]
 struct ApiDoc;
@@ -38,4 +39,5 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(routes::agents::Doc::openapi())
         .merge_from(routes::orchestrators::Doc::openapi())
         .merge_from(routes::apps::Doc::openapi())
+        .merge_from(routes::chat::Doc::openapi())
 }

@@ -11,7 +11,7 @@ use futures::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::message::{Message, Usage};
+use crate::message::{Message, ToolCall, Usage};
 use crate::tool::ToolSpec;
 
 /// What the model may do with the tools it is offered.
@@ -181,4 +181,118 @@ pub trait ChatModel: Send + Sync {
 
     /// Starts a call and returns the stream of its answer.
     async fn stream(&self, request: ChatRequest) -> Result<ModelStream, ModelError>;
+}
+
+/// Reassembles a streamed answer into an assistant [`Message`]: the text, the tool calls
+/// (arguments parsed as JSON; text that is not JSON is kept as a JSON string, so the
+/// caller can tell the model its arguments were invalid) and the usage.
+#[derive(Debug, Default)]
+pub struct ResponseAccumulator {
+    text: String,
+    calls: Vec<(String, String, String)>,
+    usage: Option<Usage>,
+    finish: Option<String>,
+}
+
+impl ResponseAccumulator {
+    /// Adds a chunk.
+    pub fn push(&mut self, chunk: ModelChunk) {
+        match chunk {
+            ModelChunk::Text(t) => self.text.push_str(&t),
+            ModelChunk::ToolCallDelta {
+                index,
+                id,
+                name,
+                arguments,
+            } => {
+                let i = index as usize;
+                while self.calls.len() <= i {
+                    self.calls.push(Default::default());
+                }
+                let c = &mut self.calls[i];
+                if let Some(id) = id {
+                    c.0 = id;
+                }
+                if let Some(name) = name {
+                    c.1.push_str(&name);
+                }
+                c.2.push_str(&arguments);
+            }
+            ModelChunk::Usage(u) => self.usage = Some(u),
+            ModelChunk::Finish(reason) => self.finish = Some(reason),
+        }
+    }
+
+    /// Why the model stopped, when it said.
+    pub fn finish_reason(&self) -> Option<&str> {
+        self.finish.as_deref()
+    }
+
+    /// The assistant message.
+    pub fn finish(self) -> Message {
+        let calls = self
+            .calls
+            .into_iter()
+            .filter(|c| !c.1.is_empty())
+            .map(|(id, name, args)| ToolCall {
+                id: if id.is_empty() {
+                    crate::message::new_message_id()
+                } else {
+                    id
+                },
+                name,
+                arguments: if args.trim().is_empty() {
+                    Value::Object(Default::default())
+                } else {
+                    serde_json::from_str(&args).unwrap_or(Value::String(args))
+                },
+            })
+            .collect();
+        let mut m = Message::assistant_tool_calls(self.text, calls);
+        m.usage = self.usage;
+        m
+    }
+}
+
+/// Calls `model` and waits for the whole answer.
+pub async fn complete(model: &dyn ChatModel, request: ChatRequest) -> Result<Message, ModelError> {
+    use futures::StreamExt;
+    let mut stream = model.stream(request).await?;
+    let mut acc = ResponseAccumulator::default();
+    while let Some(chunk) = stream.next().await {
+        acc.push(chunk?);
+    }
+    Ok(acc.finish())
+}
+
+/// Asks `model` for a JSON answer following `schema` (structured output) and parses it.
+/// An answer that is not a JSON object is a [`ModelError::Protocol`] error.
+pub async fn complete_json(
+    model: &dyn ChatModel,
+    messages: Vec<Message>,
+    schema: ResponseSchema,
+) -> Result<Value, ModelError> {
+    let request = ChatRequest {
+        messages,
+        response_schema: Some(schema),
+        ..ChatRequest::default()
+    };
+    let text = complete(model, request).await?.text();
+    let trimmed = text.trim();
+    // Some models wrap JSON in a code fence despite the schema.
+    let body = trimmed
+        .strip_prefix("```json")
+        .or_else(|| trimmed.strip_prefix("```"))
+        .and_then(|t| t.strip_suffix("```"))
+        .unwrap_or(trimmed)
+        .trim();
+    match serde_json::from_str::<Value>(body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        _ => Err(ModelError::Protocol {
+            message: format!(
+                "the model did not answer with a JSON object: {}",
+                body.chars().take(200).collect::<String>()
+            ),
+        }),
+    }
 }

@@ -14,7 +14,7 @@ use crate::event::EventKind;
 use crate::graph::{Graph, Next, StepCtx, StepOutcome};
 use crate::interrupt::{Decision, Interrupt};
 use crate::message::{Message, ToolCall, new_message_id, unanswered_tool_calls};
-use crate::model::{ChatRequest, ModelChunk};
+use crate::model::{ChatRequest, ModelChunk, ResponseAccumulator};
 use crate::tool::{DynTool, ToolContext, ToolError, ToolOutput, ToolSet, ToolSpec};
 
 /// The node name of tool steps.
@@ -99,7 +99,7 @@ pub async fn call_model_with(
         }
     };
     let message_id = new_message_id();
-    let mut acc = Accum::default();
+    let mut acc = ResponseAccumulator::default();
     loop {
         let item = tokio::select! {
             biased;
@@ -540,62 +540,5 @@ impl Graph for AgentGraph {
                 edge(&name, "__end__", true),
             ],
         )
-    }
-}
-
-/// Reassembles a streamed answer.
-#[derive(Default)]
-struct Accum {
-    text: String,
-    calls: Vec<(String, String, String)>,
-    usage: Option<crate::message::Usage>,
-}
-
-impl Accum {
-    fn push(&mut self, chunk: ModelChunk) {
-        match chunk {
-            ModelChunk::Text(t) => self.text.push_str(&t),
-            ModelChunk::ToolCallDelta {
-                index,
-                id,
-                name,
-                arguments,
-            } => {
-                let i = index as usize;
-                while self.calls.len() <= i {
-                    self.calls.push(Default::default());
-                }
-                let c = &mut self.calls[i];
-                if let Some(id) = id {
-                    c.0 = id;
-                }
-                if let Some(name) = name {
-                    c.1.push_str(&name);
-                }
-                c.2.push_str(&arguments);
-            }
-            ModelChunk::Usage(u) => self.usage = Some(u),
-            ModelChunk::Finish(_) => {}
-        }
-    }
-
-    fn finish(self) -> Message {
-        let calls = self
-            .calls
-            .into_iter()
-            .filter(|c| !c.1.is_empty())
-            .map(|(id, name, args)| ToolCall {
-                id: if id.is_empty() { new_message_id() } else { id },
-                name,
-                arguments: if args.trim().is_empty() {
-                    serde_json::Value::Object(Default::default())
-                } else {
-                    serde_json::from_str(&args).unwrap_or(serde_json::Value::String(args))
-                },
-            })
-            .collect();
-        let mut m = Message::assistant_tool_calls(self.text, calls);
-        m.usage = self.usage;
-        m
     }
 }

@@ -31,7 +31,7 @@ pub async fn get(state: web::Data<AppState>, id: IdPath) -> ApiResult<web::Json<
 
 /// Creates an agent with its MCP servers (unknown ids: 422 naming the list item).
 #[utoipa::path(post, path = "/api/v1/agents", tag = TAG, request_body = AgentInput,
-    responses((status = 201, body = AgentOut), (status = 415, body = ErrorBody),
+    responses((status = 200, body = AgentOut), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -74,10 +74,28 @@ pub async fn delete(state: web::Data<AppState>, id: IdPath) -> ApiResult<web::Js
     Ok(web::Json(MessageOut::new("Agent deleted successfully")))
 }
 
+/// Writes an agent from a one-line description with an LLM (structured output) and
+/// saves it. 422 when no API key is usable or the model's answer is not a usable agent;
+/// 502 when the provider fails.
+#[utoipa::path(post, path = "/api/v1/agents/ai-generate", tag = TAG,
+    request_body = crate::engine::GenerateAgentRequest,
+    responses((status = 200, body = AgentOut), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn ai_generate(
+    state: web::Data<AppState>,
+    actor: Actor,
+    Json(input): Json<crate::engine::GenerateAgentRequest>,
+) -> ApiResult<HttpResponse> {
+    let agent = state.engine.generate_agent(&input, actor.as_str()).await?;
+    Ok(created(
+        format!("{API_PREFIX}/agents/{}", agent.agent.id),
+        AgentOut::from(&agent),
+    ))
+}
+
 /// Routes of this module (inside the `/api/v1` scope).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // `POST /agents/ai-generate` goes here, registered before `/agents/{id}`, with its
-    // path in `Doc`.
+    cfg.route("/agents/ai-generate", web::post().to(ai_generate));
     cfg.service(
         web::resource("/agents")
             .route(web::get().to(list))
@@ -93,5 +111,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// OpenAPI of this module.
 #[derive(OpenApi)]
-#[openapi(paths(list, get, create, update, delete))]
+#[openapi(
+    paths(list, get, create, update, delete, ai_generate),
+    components(schemas(crate::engine::GenerateAgentRequest))
+)]
 pub struct Doc;

@@ -31,7 +31,7 @@ pub async fn get(state: web::Data<AppState>, id: IdPath) -> ApiResult<web::Json<
 
 /// Creates an API key (names are unique).
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = TAG, request_body = ApiKeyInput,
-    responses((status = 201, body = ApiKeyOut), (status = 409, body = ErrorBody),
+    responses((status = 200, body = ApiKeyOut), (status = 409, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,

@@ -29,7 +29,7 @@ pub async fn get(state: web::Data<AppState>, id: IdPath) -> ApiResult<web::Json<
 
 /// Creates an MCP server; `config_json` must fit the transport.
 #[utoipa::path(post, path = "/api/v1/mcp-servers", tag = TAG, request_body = McpServerInput,
-    responses((status = 201, body = McpServer), (status = 415, body = ErrorBody),
+    responses((status = 200, body = McpServer), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,

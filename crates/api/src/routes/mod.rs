@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 pub mod agents;
 pub mod api_keys;
 pub mod apps;
+pub mod chat;
 pub mod health;
 pub mod mcp_servers;
 pub mod orchestrators;
@@ -33,9 +34,10 @@ impl MessageOut {
     }
 }
 
-/// `201 Created` with `Location` and `body`.
+/// A created resource: `200 OK` (the status the earlier service answered, which the apps
+/// expect) with `Location` and `body`.
 pub(crate) fn created(location: String, body: impl Serialize) -> HttpResponse {
-    HttpResponse::Created()
+    HttpResponse::Ok()
         .insert_header((actix_web::http::header::LOCATION, location))
         .json(body)
 }

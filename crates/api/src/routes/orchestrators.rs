@@ -31,7 +31,7 @@ pub async fn get(state: web::Data<AppState>, id: IdPath) -> ApiResult<web::Json<
 
 /// Creates an orchestrator with its sub-agents (unknown ids: 422 naming the list item).
 #[utoipa::path(post, path = "/api/v1/orchestrators", tag = TAG, request_body = OrchestratorInput,
-    responses((status = 201, body = OrchestratorOut), (status = 415, body = ErrorBody),
+    responses((status = 200, body = OrchestratorOut), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,

@@ -56,7 +56,8 @@ pub struct Client<S> {
     pub app: S,
     pub repos: Repos,
     pub conn: DatabaseConnection,
-    _db: TestDatabase,
+    url: String,
+    _db: Option<TestDatabase>,
 }
 
 /// Connects, migrates and builds the app on `db`.
@@ -65,7 +66,31 @@ pub async fn client(
 ) -> Client<
     impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
 > {
-    let conn = connect(db.url(), &DbOptions::default()).await.unwrap();
+    client_with_tools(db, std::sync::Arc::new(fustat_api::engine::NoTools)).await
+}
+
+/// Like [`client`], with agents' MCP tools coming from `tools`.
+pub async fn client_with_tools(
+    db: TestDatabase,
+    tools: std::sync::Arc<dyn fustat_api::engine::ToolFactory>,
+) -> Client<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
+    let url = db.url().to_owned();
+    let mut c = client_over_url(url, tools).await;
+    c._db = Some(db);
+    c
+}
+
+/// An app over an existing database (a second server over the same data, as after a
+/// restart). The database is not dropped with it.
+pub async fn client_over_url(
+    url: String,
+    tools: std::sync::Arc<dyn fustat_api::engine::ToolFactory>,
+) -> Client<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
+    let conn = connect(&url, &DbOptions::default()).await.unwrap();
     migrate_up(&conn, None).await.unwrap();
     let repos = Repos::new(conn.clone());
     let app = test::init_service(build_app(
@@ -74,7 +99,7 @@ pub async fn client(
             fustat_api::engine::Engine::over_database(
                 conn.clone(),
                 std::sync::Arc::new(fustat_api::engine::OpenAiModels::default()),
-                std::sync::Arc::new(fustat_api::engine::NoTools),
+                tools,
                 Default::default(),
             ),
         ),
@@ -85,7 +110,15 @@ pub async fn client(
         app,
         repos,
         conn,
-        _db: db,
+        url,
+        _db: None,
+    }
+}
+
+impl<S> Client<S> {
+    /// The database URL (to open a second app over it, as after a restart).
+    pub fn db_url(&self) -> &str {
+        &self.url
     }
 }
 
@@ -147,10 +180,10 @@ where
         self.send(req).await
     }
 
-    /// POSTs and expects 201; returns the body.
+    /// POSTs and expects 200 (as the earlier service answered); returns the body.
     pub async fn create(&self, path: &str, body: &Value) -> Value {
         let r = self.post(path, body).await;
-        assert_eq!(r.status, StatusCode::CREATED, "POST {path}: {}", r.text);
+        assert_eq!(r.status, StatusCode::OK, "POST {path}: {}", r.text);
         r.json
     }
 
