@@ -598,3 +598,79 @@ async fn ai_generate_writes_and_saves_an_agent(db: TestDatabase) {
         1
     );
 }
+
+mod patterns_through_the_api {
+    use super::*;
+
+    on_both_backends!(every_pattern_answers);
+
+    /// Answers as the agent named at the start of the system prompt would: routers pick
+    /// `beta`, swarm agents hand `alpha` → `beta`, everyone else says who they are.
+    fn team_script(req: &fustat_testkit::fake_llm::Received) -> Reply {
+        let sys = req.system_text();
+        if sys.contains("Choose the one agent") {
+            return Reply::text(r#"{"agent": "beta", "reason": "beta knows"}"#);
+        }
+        if sys.starts_with("You are alpha.")
+            && req.tool_names().contains(&"transfer_to_beta".to_owned())
+        {
+            if req.tool_results_since_user().is_empty() {
+                return Reply::tool_call("transfer_to_beta", json!({}));
+            }
+        }
+        let who = sys
+            .strip_prefix("You are ")
+            .and_then(|s| s.split(['.', '\n']).next())
+            .unwrap_or("someone")
+            .to_owned();
+        Reply::text(format!("{who} answers"))
+    }
+
+    async fn every_pattern_answers(db: TestDatabase) {
+        let llm = FakeLlm::start();
+        llm.respond_with(team_script);
+        let c = client(db).await;
+        let key = fake_key(&c, &llm, "k").await;
+        let alpha = c.agent("alpha", &key, &[]).await;
+        let beta = c.agent("beta", &key, &[]).await;
+        for (pattern, expected_answer, expected_agents) in [
+            ("swarm", "beta answers", vec!["alpha", "beta"]),
+            ("sequential", "beta answers", vec!["alpha", "beta"]),
+            ("parallel", "Team answers", vec!["alpha", "beta", "Team"]),
+            ("router", "beta answers", vec!["Team", "beta"]),
+        ] {
+            let mut body = common::orchestrator_body("Team", &key, &[&alpha["id"], &beta["id"]]);
+            body["pattern"] = json!(pattern);
+            body["name"] = json!("Team");
+            let orch = c.create("/api/v1/orchestrators", &body).await;
+            let r = c
+                .post("/api/v1/chat/stream", &json!({"id": orch["id"], "chat_type": "orchestrator", "chat_mode": "test", "conversation_id": pattern, "message": "question"}))
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{pattern}: {}", r.text);
+            let evs = events(&r.text);
+            let end = evs.last().unwrap();
+            assert_eq!(end["data"]["status"], "success", "{pattern}: {}", r.text);
+            let answer = evs
+                .iter()
+                .filter(|e| e["event_type"] == "message_complete")
+                .last()
+                .unwrap();
+            assert_eq!(answer["data"]["content"], expected_answer, "{pattern}");
+            let mut speakers: Vec<&str> = evs
+                .iter()
+                .filter(|e| e["event_type"] == "agent_updated")
+                .map(|e| e["data"]["agent_name"].as_str().unwrap())
+                .collect();
+            speakers.sort();
+            speakers.dedup();
+            let mut expected = expected_agents.clone();
+            expected.sort();
+            assert_eq!(speakers, expected, "{pattern}");
+            c.delete(&format!(
+                "/api/v1/orchestrators/{}",
+                orch["id"].as_str().unwrap()
+            ))
+            .await;
+        }
+    }
+}
