@@ -613,10 +613,9 @@ mod patterns_through_the_api {
         }
         if sys.starts_with("You are alpha.")
             && req.tool_names().contains(&"transfer_to_beta".to_owned())
+            && req.tool_results_since_user().is_empty()
         {
-            if req.tool_results_since_user().is_empty() {
-                return Reply::tool_call("transfer_to_beta", json!({}));
-            }
+            return Reply::tool_call("transfer_to_beta", json!({}));
         }
         let who = sys
             .strip_prefix("You are ")
@@ -652,8 +651,7 @@ mod patterns_through_the_api {
             assert_eq!(end["data"]["status"], "success", "{pattern}: {}", r.text);
             let answer = evs
                 .iter()
-                .filter(|e| e["event_type"] == "message_complete")
-                .last()
+                .rfind(|e| e["event_type"] == "message_complete")
                 .unwrap();
             assert_eq!(answer["data"]["content"], expected_answer, "{pattern}");
             let mut speakers: Vec<&str> = evs
