@@ -18,6 +18,8 @@
 //! - [`store`]: long-term memory shared across conversations.
 //! - [`context`]: keeping requests within a model's context window.
 
+#![warn(missing_docs)]
+
 pub mod agent;
 pub mod checkpoint;
 pub mod context;
