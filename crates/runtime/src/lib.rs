@@ -29,6 +29,7 @@ pub mod graph;
 pub mod interrupt;
 pub mod message;
 pub mod model;
+pub mod net;
 pub mod openai;
 pub mod patterns;
 pub mod react;
