@@ -45,6 +45,22 @@ pub trait ToolFactory: Send + Sync {
     fn tools(&self, servers: &[McpServer]) -> Option<Arc<dyn ToolProvider>>;
 }
 
+/// The tools of MCP servers, from a shared session pool.
+#[derive(Debug, Clone)]
+pub struct McpTools(pub fustat_mcp_client::McpPool);
+
+impl ToolFactory for McpTools {
+    fn tools(&self, servers: &[McpServer]) -> Option<Arc<dyn ToolProvider>> {
+        if servers.is_empty() {
+            return None;
+        }
+        Some(Arc::new(fustat_mcp_client::McpToolProvider::new(
+            self.0.clone(),
+            servers.to_vec(),
+        )))
+    }
+}
+
 /// Models for API keys over the OpenAI chat-completions protocol (every provider Fustat
 /// supports speaks it).
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use fustat_domain::SYSTEM_ACTOR;
+use fustat_mcp_client::McpPool;
 use fustat_persistence::Repos;
 
 use crate::engine::Engine;
@@ -17,12 +18,15 @@ pub struct AppState {
     pub repos: Repos,
     /// Builds and runs agents and orchestrators.
     pub engine: Engine,
+    /// Live sessions to MCP servers.
+    pub mcp: McpPool,
 }
 
 impl AppState {
-    /// State over `repos` and `engine`.
-    pub fn new(repos: Repos, engine: Engine) -> Self {
-        AppState { repos, engine }
+    /// State over `repos`, `engine` and the MCP session pool `mcp` (the pool the engine's
+    /// tools come from, so that edits to a server restart the session runs use).
+    pub fn new(repos: Repos, engine: Engine, mcp: McpPool) -> Self {
+        AppState { repos, engine, mcp }
     }
 }
 

@@ -294,7 +294,7 @@ async fn trailing_slashes_without_redirects(db: TestDatabase) {
     let r = c
         .post(
             "/api/v1/mcp-servers/",
-            &json!({"name": "s", "config_json": {"command": "x", "args": ["y"]}}),
+            &json!({"name": "s", "config_json": {"command": "npx", "args": ["y"]}}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);

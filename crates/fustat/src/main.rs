@@ -11,8 +11,9 @@ use actix_web::HttpServer;
 use clap::{Args, Parser, Subcommand};
 use std::sync::Arc;
 
-use fustat_api::engine::{Engine, NoTools, OpenAiModels};
+use fustat_api::engine::{Engine, McpTools, OpenAiModels};
 use fustat_api::{AppState, build_app};
+use fustat_mcp_client::McpPool;
 use fustat_persistence::{
     DatabaseConnection, PersistenceError, Repos, connect, has_pending_migrations, migrate_down,
     migrate_fresh, migrate_up, migration_status, redact_database_url,
@@ -167,13 +168,14 @@ async fn prepare_schema(settings: &Settings, db: &DatabaseConnection) -> Result<
 async fn serve(settings: Settings) -> Result<(), Error> {
     let db = open(&settings).await?;
     prepare_schema(&settings, &db).await?;
+    let mcp = McpPool::new(settings.mcp_policy());
     let engine = Engine::over_database(
         db.clone(),
         Arc::new(OpenAiModels::default()),
-        Arc::new(NoTools),
+        Arc::new(McpTools(mcp.clone())),
         RunLimits::default(),
     );
-    let state = AppState::new(Repos::new(db), engine);
+    let state = AppState::new(Repos::new(db), engine, mcp.clone());
     let http = settings.http_config();
     let mut server = HttpServer::new(move || build_app(state.clone(), http.clone()));
     if let Some(workers) = settings.workers {
@@ -185,7 +187,11 @@ async fn serve(settings: Settings) -> Result<(), Error> {
         settings.host,
         settings.port
     );
-    server.run().await?;
+    let result = server.run().await;
+    // Stop every MCP server process before exiting, whatever ended the server.
+    mcp.shutdown().await;
+    tracing::info!("stopped");
+    result?;
     Ok(())
 }
 

@@ -56,6 +56,21 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// HTTP worker threads (default: one per CPU core).
     pub workers: Option<usize>,
+    /// Commands stdio MCP servers may start (bare names looked up on PATH, absolute
+    /// paths, or `*` for any).
+    pub mcp_allowed_commands: Vec<String>,
+    /// Environment variables MCP server processes inherit from the service (besides
+    /// the ones their configuration declares).
+    pub mcp_inherit_env: Vec<String>,
+    /// Seconds an MCP server may take to start and complete the handshake.
+    pub mcp_start_timeout_secs: u64,
+    /// Seconds one MCP tool call may take (an HTTP server's `timeout` wins).
+    pub mcp_call_timeout_secs: u64,
+    /// Refuse outbound destinations (remote MCP servers, LLM base URLs) in private,
+    /// loopback and link-local address ranges.
+    pub deny_private_networks: bool,
+    /// Hosts allowed even when private networks are denied.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -70,6 +85,18 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             cors_origins: DEV_CORS_ORIGINS.iter().map(|s| (*s).to_owned()).collect(),
             workers: None,
+            mcp_allowed_commands: fustat_mcp_client::DEFAULT_ALLOWED_COMMANDS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            mcp_inherit_env: fustat_mcp_client::BASE_ENV
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            mcp_start_timeout_secs: 60,
+            mcp_call_timeout_secs: 120,
+            deny_private_networks: false,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -86,6 +113,12 @@ impl fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("cors_origins", &self.cors_origins)
             .field("workers", &self.workers)
+            .field("mcp_allowed_commands", &self.mcp_allowed_commands)
+            .field("mcp_inherit_env", &self.mcp_inherit_env)
+            .field("mcp_start_timeout_secs", &self.mcp_start_timeout_secs)
+            .field("mcp_call_timeout_secs", &self.mcp_call_timeout_secs)
+            .field("deny_private_networks", &self.deny_private_networks)
+            .field("allowed_hosts", &self.allowed_hosts)
             .finish()
     }
 }
@@ -145,6 +178,9 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("cors_origins")
+                    .with_list_parse_key("mcp_allowed_commands")
+                    .with_list_parse_key("mcp_inherit_env")
+                    .with_list_parse_key("allowed_hosts")
                     .source(Some(fustat_env)),
             );
         if let Some(url) = database_url_from_env(env) {
@@ -166,6 +202,22 @@ impl Settings {
             .map(|o| o.trim().to_owned())
             .filter(|o| !o.is_empty())
             .collect();
+        for list in [
+            &mut self.mcp_allowed_commands,
+            &mut self.mcp_inherit_env,
+            &mut self.allowed_hosts,
+        ] {
+            *list = list
+                .iter()
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
+        }
+        if self.mcp_start_timeout_secs == 0 || self.mcp_call_timeout_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "mcp_start_timeout_secs and mcp_call_timeout_secs must be at least 1".to_owned(),
+            ));
+        }
         self.http_config()
             .validate()
             .map_err(SettingsError::Invalid)?;
@@ -188,6 +240,28 @@ impl Settings {
     pub fn http_config(&self) -> HttpConfig {
         HttpConfig {
             cors_origins: self.cors_origins.clone(),
+        }
+    }
+
+    /// The outbound address policy.
+    pub fn network_policy(&self) -> fustat_runtime::net::NetworkPolicy {
+        fustat_runtime::net::NetworkPolicy {
+            allow_private: !self.deny_private_networks,
+            allowed_hosts: self.allowed_hosts.clone(),
+        }
+    }
+
+    /// The MCP client's policy.
+    pub fn mcp_policy(&self) -> fustat_mcp_client::McpPolicy {
+        fustat_mcp_client::McpPolicy {
+            allowed_commands: fustat_mcp_client::CommandAllowlist::new(
+                self.mcp_allowed_commands.iter().cloned(),
+            ),
+            inherit_env: self.mcp_inherit_env.clone(),
+            network: self.network_policy(),
+            start_timeout: std::time::Duration::from_secs(self.mcp_start_timeout_secs),
+            call_timeout: std::time::Duration::from_secs(self.mcp_call_timeout_secs),
+            ..fustat_mcp_client::McpPolicy::default()
         }
     }
 
@@ -247,6 +321,27 @@ mod tests {
         assert_eq!(s.log_format, LogFormat::Text);
         assert!(s.cors_origins.contains(&"http://localhost:3000".to_owned()));
         assert!(s.cors_origins.contains(&"http://localhost:8080".to_owned()));
+        assert!(s.mcp_allowed_commands.contains(&"npx".to_owned()));
+        assert!(!s.deny_private_networks);
+    }
+
+    #[test]
+    fn mcp_policy_from_environment() {
+        let e = env(&[
+            ("FUSTAT_MCP_ALLOWED_COMMANDS", "npx, /opt/mcp/server"),
+            ("FUSTAT_MCP_CALL_TIMEOUT_SECS", "5"),
+            ("FUSTAT_DENY_PRIVATE_NETWORKS", "true"),
+            ("FUSTAT_ALLOWED_HOSTS", "llm.internal"),
+        ]);
+        let s = Settings::load(&e, &Overrides::default()).unwrap();
+        let policy = s.mcp_policy();
+        assert!(policy.allowed_commands.check("/opt/mcp/server").is_ok());
+        assert!(policy.allowed_commands.check("uvx").is_err());
+        assert_eq!(policy.call_timeout, std::time::Duration::from_secs(5));
+        assert!(!policy.network.allow_private);
+        assert_eq!(policy.network.allowed_hosts, vec!["llm.internal"]);
+        let bad = env(&[("FUSTAT_MCP_START_TIMEOUT_SECS", "0")]);
+        assert!(Settings::load(&bad, &Overrides::default()).is_err());
     }
 
     #[test]

@@ -90,6 +90,39 @@ pub async fn client_over_url(
 ) -> Client<
     impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
 > {
+    client_over_url_with(
+        url,
+        Some(tools),
+        fustat_mcp_client::McpPool::new(Default::default()),
+    )
+    .await
+}
+
+/// Like [`client`], with agents' tools from the MCP servers of `pool`.
+#[allow(dead_code)]
+pub async fn client_with_mcp(
+    db: TestDatabase,
+    pool: fustat_mcp_client::McpPool,
+) -> Client<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
+    let url = db.url().to_owned();
+    let mut c = client_over_url_with(url, None, pool).await;
+    c._db = Some(db);
+    c
+}
+
+/// An app over an existing database with tools from `tools`, else from the MCP
+/// servers of `pool`.
+pub async fn client_over_url_with(
+    url: String,
+    tools: Option<std::sync::Arc<dyn fustat_api::engine::ToolFactory>>,
+    pool: fustat_mcp_client::McpPool,
+) -> Client<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
+    let tools =
+        tools.unwrap_or_else(|| std::sync::Arc::new(fustat_api::engine::McpTools(pool.clone())));
     let conn = connect(&url, &DbOptions::default()).await.unwrap();
     migrate_up(&conn, None).await.unwrap();
     let repos = Repos::new(conn.clone());
@@ -102,6 +135,7 @@ pub async fn client_over_url(
                 tools,
                 Default::default(),
             ),
+            pool,
         ),
         HttpConfig::default(),
     ))
