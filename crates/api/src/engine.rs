@@ -71,6 +71,8 @@ pub struct OpenAiModels {
     pub idle_timeout: std::time::Duration,
     /// Retries of a request that failed before its answer started.
     pub max_retries: u32,
+    /// Which provider addresses may be reached.
+    pub network: fustat_runtime::net::NetworkPolicy,
 }
 
 impl Default for OpenAiModels {
@@ -79,7 +81,16 @@ impl Default for OpenAiModels {
             connect_timeout: std::time::Duration::from_secs(10),
             idle_timeout: std::time::Duration::from_secs(120),
             max_retries: 3,
+            network: fustat_runtime::net::NetworkPolicy::open(),
         }
+    }
+}
+
+impl OpenAiModels {
+    /// The same factory with provider addresses checked against `network`.
+    pub fn with_network(mut self, network: fustat_runtime::net::NetworkPolicy) -> Self {
+        self.network = network;
+        self
     }
 }
 
@@ -96,9 +107,20 @@ impl ModelFactory for OpenAiModels {
         if let Some(url) = key.base_url.as_deref().filter(|u| !u.trim().is_empty()) {
             cfg = cfg.with_base_url(url);
         }
-        OpenAiCompatible::new(cfg)
-            .map(|m| Arc::new(m) as Arc<dyn ChatModel>)
-            .map_err(|e| e.to_string())
+        let model: Arc<dyn ChatModel> =
+            Arc::new(OpenAiCompatible::new(cfg).map_err(|e| e.to_string())?);
+        if self.network.allow_private {
+            return Ok(model);
+        }
+        let endpoint =
+            fustat_runtime::openai::resolve_base_url(&key.provider_name, key.base_url.as_deref())
+                .map_err(|e| e.to_string())?;
+        let endpoint = url::Url::parse(&endpoint).map_err(|e| format!("base_url: {e}"))?;
+        Ok(Arc::new(fustat_runtime::net::GuardedModel::new(
+            model,
+            self.network.clone(),
+            endpoint,
+        )))
     }
 }
 

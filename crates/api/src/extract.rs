@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 
-/// The largest JSON body accepted.
+/// The largest JSON body accepted by default.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
 
 /// A JSON request body. Unlike `actix_web::web::Json`, a type error names the field path
@@ -31,6 +31,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             Ok(Some(mime)) => mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON),
             _ => false,
         };
+        let limit = req
+            .app_data::<web::Data<crate::state::AppState>>()
+            .map_or(MAX_JSON_BODY, |s| s.limits.max_body_bytes);
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !is_json {
@@ -42,7 +45,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             let bytes = body.await.map_err(|e| {
                 let status = e.as_response_error().status_code();
                 if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(status, format!("body: larger than {MAX_JSON_BODY} bytes"))
+                    ApiError::new(
+                        status,
+                        format!("body: larger than {limit} bytes (the limit)"),
+                    )
                 } else {
                     ApiError::new(StatusCode::BAD_REQUEST, format!("body: {e}"))
                 }

@@ -14,6 +14,7 @@
 //! `.configure(...)` line in [`build_app`] and one `merge_from` line in
 //! [`openapi::openapi`].
 
+pub mod auth;
 pub mod engine;
 pub mod error;
 pub mod extract;
@@ -34,7 +35,7 @@ use actix_web::{App, HttpResponse, web};
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::{ApiError, ApiResult, ErrorBody};
-pub use state::{Actor, AppState};
+pub use state::{Actor, AppState, InputLimits};
 
 /// HTTP settings of the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,16 +150,18 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let max_body = state.limits.max_body_bytes;
     App::new()
         .app_data(web::Data::new(state))
-        .app_data(web::PayloadConfig::new(extract::MAX_JSON_BODY))
+        .app_data(web::PayloadConfig::new(max_body))
         .app_data(
             web::JsonConfig::default()
-                .limit(extract::MAX_JSON_BODY)
+                .limit(max_body)
                 .error_handler(extract::json_error_handler),
         )
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
         .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+        .wrap(from_fn(auth::authenticate))
         .wrap(NormalizePath::new(TrailingSlash::Trim))
         .wrap(from_fn(middleware::docs_entry))
         .wrap(ErrorHandlers::new().default_handler(json_error_body))
@@ -173,7 +176,8 @@ pub fn build_app(
                 .configure(routes::agents::configure)
                 .configure(routes::orchestrators::configure)
                 .configure(routes::apps::configure)
-                .configure(routes::chat::configure),
+                .configure(routes::chat::configure)
+                .configure(routes::tokens::configure),
         )
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::openapi()))
         .default_service(web::to(not_found))

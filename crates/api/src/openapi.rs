@@ -36,6 +36,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(routes::versions::Doc::openapi())
         .merge_from(routes::api_keys::Doc::openapi())
         .merge_from(routes::mcp_servers::Doc::openapi())
+        .merge_from(routes::tokens::Doc::openapi())
         .merge_from(routes::agents::Doc::openapi())
         .merge_from(routes::orchestrators::Doc::openapi())
         .merge_from(routes::apps::Doc::openapi())

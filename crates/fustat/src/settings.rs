@@ -71,6 +71,37 @@ pub struct Settings {
     pub deny_private_networks: bool,
     /// Hosts allowed even when private networks are denied.
     pub allowed_hosts: Vec<String>,
+    /// `auto` (required unless listening on a loopback address), `required` or `off`
+    /// (only allowed on a loopback address).
+    pub auth: AuthSetting,
+    /// The master key for secrets at rest (base64 of 32 bytes); wins over the key file.
+    pub master_key: Option<String>,
+    /// The master key file, created with a new key (owner-only) when missing.
+    pub master_key_file: String,
+    /// Longest chat message, in characters.
+    pub max_message_chars: usize,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest tool result kept in a conversation, in bytes (longer ones are cut, with a
+    /// note the model sees).
+    pub max_tool_result_bytes: usize,
+    /// Most steps (model calls and tool rounds) in one run.
+    pub max_steps: u32,
+    /// Most handoffs between agents in one run.
+    pub max_handoffs: u32,
+}
+
+/// The `auth` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthSetting {
+    /// Required unless the service listens on a loopback address.
+    #[default]
+    Auto,
+    /// Always required.
+    Required,
+    /// Off (refused on a non-loopback address).
+    Off,
 }
 
 impl Default for Settings {
@@ -97,6 +128,15 @@ impl Default for Settings {
             mcp_call_timeout_secs: 120,
             deny_private_networks: false,
             allowed_hosts: Vec::new(),
+            auth: AuthSetting::Auto,
+            master_key: None,
+            master_key_file: "data/master.key".to_owned(),
+            max_message_chars: 100_000,
+            max_body_bytes: 1024 * 1024,
+            max_tool_result_bytes: fustat_runtime::graph::RunLimits::default()
+                .max_tool_result_bytes,
+            max_steps: fustat_runtime::graph::RunLimits::default().max_steps,
+            max_handoffs: fustat_runtime::graph::RunLimits::default().max_handoffs,
         }
     }
 }
@@ -119,6 +159,14 @@ impl fmt::Debug for Settings {
             .field("mcp_call_timeout_secs", &self.mcp_call_timeout_secs)
             .field("deny_private_networks", &self.deny_private_networks)
             .field("allowed_hosts", &self.allowed_hosts)
+            .field("auth", &self.auth)
+            .field("master_key", &self.master_key.as_ref().map(|_| "***"))
+            .field("master_key_file", &self.master_key_file)
+            .field("max_message_chars", &self.max_message_chars)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_tool_result_bytes", &self.max_tool_result_bytes)
+            .field("max_steps", &self.max_steps)
+            .field("max_handoffs", &self.max_handoffs)
             .finish()
     }
 }
@@ -213,6 +261,24 @@ impl Settings {
                 .filter(|o| !o.is_empty())
                 .collect();
         }
+        if self.auth == AuthSetting::Off && !self.is_loopback() {
+            return Err(SettingsError::Invalid(format!(
+                "auth = off is only allowed when listening on a loopback address, not {}; \
+                 create a token with `fustat token create --role admin --name NAME`",
+                self.host
+            )));
+        }
+        for (name, value) in [
+            ("max_message_chars", self.max_message_chars),
+            ("max_body_bytes", self.max_body_bytes),
+            ("max_tool_result_bytes", self.max_tool_result_bytes),
+            ("max_steps", self.max_steps as usize),
+            ("max_handoffs", self.max_handoffs as usize),
+        ] {
+            if value == 0 {
+                return Err(SettingsError::Invalid(format!("{name} must be at least 1")));
+            }
+        }
         if self.mcp_start_timeout_secs == 0 || self.mcp_call_timeout_secs == 0 {
             return Err(SettingsError::Invalid(
                 "mcp_start_timeout_secs and mcp_call_timeout_secs must be at least 1".to_owned(),
@@ -240,6 +306,41 @@ impl Settings {
     pub fn http_config(&self) -> HttpConfig {
         HttpConfig {
             cors_origins: self.cors_origins.clone(),
+        }
+    }
+
+    /// The limits of one run.
+    pub fn run_limits(&self) -> fustat_runtime::graph::RunLimits {
+        fustat_runtime::graph::RunLimits {
+            max_steps: self.max_steps,
+            max_handoffs: self.max_handoffs,
+            max_tool_result_bytes: self.max_tool_result_bytes,
+            ..Default::default()
+        }
+    }
+
+    /// The request size limits.
+    pub fn input_limits(&self) -> fustat_api::InputLimits {
+        fustat_api::InputLimits {
+            max_body_bytes: self.max_body_bytes,
+            max_message_chars: self.max_message_chars,
+        }
+    }
+
+    /// True when the service listens on a loopback address only.
+    pub fn is_loopback(&self) -> bool {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// Whether requests must authenticate.
+    pub fn auth_mode(&self) -> fustat_api::auth::AuthMode {
+        match (self.auth, self.is_loopback()) {
+            (AuthSetting::Off, _) | (AuthSetting::Auto, true) => fustat_api::auth::AuthMode::Off,
+            _ => fustat_api::auth::AuthMode::Required,
         }
     }
 
@@ -323,6 +424,30 @@ mod tests {
         assert!(s.cors_origins.contains(&"http://localhost:8080".to_owned()));
         assert!(s.mcp_allowed_commands.contains(&"npx".to_owned()));
         assert!(!s.deny_private_networks);
+    }
+
+    #[test]
+    fn authentication_follows_the_listen_address() {
+        use fustat_api::auth::AuthMode;
+        let s = Settings::load(&env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(s.auth_mode(), AuthMode::Off);
+        let s = Settings::load(&env(&[("FUSTAT_HOST", "0.0.0.0")]), &Overrides::default()).unwrap();
+        assert_eq!(s.auth_mode(), AuthMode::Required);
+        let s =
+            Settings::load(&env(&[("FUSTAT_AUTH", "required")]), &Overrides::default()).unwrap();
+        assert_eq!(s.auth_mode(), AuthMode::Required);
+        let err = Settings::load(
+            &env(&[("FUSTAT_HOST", "0.0.0.0"), ("FUSTAT_AUTH", "off")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("loopback"), "{err}");
+        let s = Settings::load(
+            &env(&[("FUSTAT_MASTER_KEY", "c2VjcmV0")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(!format!("{s:?}").contains("c2VjcmV0"));
     }
 
     #[test]

@@ -20,6 +20,8 @@ mod entities;
 mod error;
 mod repos;
 mod run_state;
+pub mod secrets;
+pub mod tokens;
 
 pub use db::{
     Backend, DbOptions, connect, has_pending_migrations, migrate_down, migrate_fresh, migrate_up,

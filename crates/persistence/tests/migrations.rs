@@ -96,6 +96,7 @@ async fn postgres_tables_live_in_their_schemas() {
             "agents.orchestrator_sub_agent",
             "config.api_key",
             "config.mcp_server",
+            "config.service_token",
             "public.seaql_migrations",
             "public.version",
         ]

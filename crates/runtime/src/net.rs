@@ -82,6 +82,58 @@ impl NetworkPolicy {
     }
 }
 
+/// A model whose endpoint is checked against a [`NetworkPolicy`] before its first call
+/// (the check resolves the host, so a name pointing at a private address is caught).
+pub struct GuardedModel {
+    inner: std::sync::Arc<dyn crate::model::ChatModel>,
+    policy: NetworkPolicy,
+    endpoint: Url,
+    checked: tokio::sync::OnceCell<Result<(), String>>,
+}
+
+impl GuardedModel {
+    /// Guards `inner`, which talks to `endpoint`.
+    pub fn new(
+        inner: std::sync::Arc<dyn crate::model::ChatModel>,
+        policy: NetworkPolicy,
+        endpoint: Url,
+    ) -> Self {
+        GuardedModel {
+            inner,
+            policy,
+            endpoint,
+            checked: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::model::ChatModel for GuardedModel {
+    fn model_name(&self) -> &str {
+        self.inner.model_name()
+    }
+
+    fn context_window(&self) -> Option<u32> {
+        self.inner.context_window()
+    }
+
+    async fn stream(
+        &self,
+        request: crate::model::ChatRequest,
+    ) -> Result<crate::model::ModelStream, crate::model::ModelError> {
+        let verdict = self
+            .checked
+            .get_or_init(|| async { self.policy.check_url(&self.endpoint).await })
+            .await;
+        if let Err(why) = verdict {
+            return Err(crate::model::ModelError::Config {
+                message: format!("the LLM base URL is not allowed: {why}"),
+            });
+        }
+        self.inner.stream(request).await
+    }
+}
+
 /// True when `ip` is a globally routable unicast address.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {

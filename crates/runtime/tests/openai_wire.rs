@@ -320,3 +320,26 @@ async fn multi_turn_memory_reaches_the_provider() {
     assert_eq!(msgs[2]["content"], "echo: my name is Ada");
     let _ = Role::User;
 }
+
+#[tokio::test]
+async fn private_endpoints_are_refused_when_the_policy_denies_them() {
+    use fustat_runtime::net::{GuardedModel, NetworkPolicy};
+    let llm = FakeLlm::start();
+    let endpoint = url::Url::parse(llm.base_url()).unwrap();
+    let denied = GuardedModel::new(
+        Arc::new(model(&llm)),
+        NetworkPolicy::deny_private(),
+        endpoint.clone(),
+    );
+    let err = match denied.stream(ask("hi")).await {
+        Err(e) => e,
+        Ok(_) => panic!("a loopback endpoint was reached"),
+    };
+    assert!(matches!(err, ModelError::Config { .. }), "{err}");
+    assert!(err.to_string().contains("not allowed"), "{err}");
+    assert_eq!(llm.request_count(), 0);
+
+    llm.push(Reply::text("fine"));
+    let open = GuardedModel::new(Arc::new(model(&llm)), NetworkPolicy::open(), endpoint);
+    assert!(open.stream(ask("hi")).await.is_ok());
+}

@@ -38,9 +38,6 @@ const TAG: &str = "chat";
 /// The longest accepted conversation id.
 const MAX_CONVERSATION_ID: usize = 255;
 
-/// The longest accepted chat message, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 100_000;
-
 /// Whether the chat is with an orchestrator or an agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -181,15 +178,15 @@ fn check_conversation(conversation_id: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_message(message: &str) -> ApiResult<()> {
+fn check_message(message: &str, max: usize) -> ApiResult<()> {
     if message.trim().is_empty() {
         return Err(ApiError::validation("message", "must not be empty"));
     }
     let n = message.chars().count();
-    if n > MAX_MESSAGE_CHARS {
+    if n > max {
         return Err(ApiError::validation(
             "message",
-            format!("must be at most {MAX_MESSAGE_CHARS} characters (got {n})"),
+            format!("must be at most {max} characters (got {n})"),
         ));
     }
     Ok(())
@@ -336,7 +333,7 @@ async fn stream_message(
     message: String,
 ) -> ApiResult<HttpResponse> {
     check_conversation(&conversation_id)?;
-    check_message(&message)?;
+    check_message(&message, state.limits.max_message_chars)?;
     let assistant = resolve(state, id, chat_type).await?;
     let input = RunInput::Messages(vec![Message::user(message)]);
     let (handle, slot) = start(state, &assistant, &conversation_id, input).await?;
@@ -430,7 +427,7 @@ pub async fn invoke(
     Json(body): Json<StreamChatRequest>,
 ) -> ApiResult<web::Json<ChatResponse>> {
     check_conversation(&body.conversation_id)?;
-    check_message(&body.message)?;
+    check_message(&body.message, state.limits.max_message_chars)?;
     let assistant = resolve(&state, body.id, body.chat_type).await?;
     let input = RunInput::Messages(vec![Message::user(body.message)]);
     let (handle, slot) = start(&state, &assistant, &body.conversation_id, input).await?;

@@ -12,6 +12,7 @@ pub mod chat;
 pub mod health;
 pub mod mcp_servers;
 pub mod orchestrators;
+pub mod tokens;
 pub mod versions;
 
 /// The prefix of the configuration API.

@@ -94,8 +94,29 @@ pub async fn client_over_url(
         url,
         Some(tools),
         fustat_mcp_client::McpPool::new(Default::default()),
+        |s| s,
     )
     .await
+}
+
+/// Like [`client`], with the app state adjusted by `configure` (authentication, limits).
+#[allow(dead_code)]
+pub async fn client_configured(
+    db: TestDatabase,
+    configure: impl FnOnce(AppState) -> AppState,
+) -> Client<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
+    let url = db.url().to_owned();
+    let mut c = client_over_url_with(
+        url,
+        Some(std::sync::Arc::new(fustat_api::engine::NoTools)),
+        fustat_mcp_client::McpPool::new(Default::default()),
+        configure,
+    )
+    .await;
+    c._db = Some(db);
+    c
 }
 
 /// Like [`client`], with agents' tools from the MCP servers of `pool`.
@@ -107,7 +128,7 @@ pub async fn client_with_mcp(
     impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
 > {
     let url = db.url().to_owned();
-    let mut c = client_over_url_with(url, None, pool).await;
+    let mut c = client_over_url_with(url, None, pool, |s| s).await;
     c._db = Some(db);
     c
 }
@@ -118,6 +139,7 @@ pub async fn client_over_url_with(
     url: String,
     tools: Option<std::sync::Arc<dyn fustat_api::engine::ToolFactory>>,
     pool: fustat_mcp_client::McpPool,
+    configure: impl FnOnce(AppState) -> AppState,
 ) -> Client<
     impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
 > {
@@ -127,7 +149,7 @@ pub async fn client_over_url_with(
     migrate_up(&conn, None).await.unwrap();
     let repos = Repos::new(conn.clone());
     let app = test::init_service(build_app(
-        AppState::new(
+        configure(AppState::new(
             repos.clone(),
             fustat_api::engine::Engine::over_database(
                 conn.clone(),
@@ -136,7 +158,7 @@ pub async fn client_over_url_with(
                 Default::default(),
             ),
             pool,
-        ),
+        )),
         HttpConfig::default(),
     ))
     .await;

@@ -10,5 +10,6 @@ pub(crate) mod mcp_server;
 pub(crate) mod orchestrator;
 pub(crate) mod orchestrator_sub_agent;
 pub(crate) mod pending_write;
+pub(crate) mod service_token;
 pub(crate) mod store_item;
 pub(crate) mod version;

@@ -12,34 +12,36 @@ use uuid::Uuid;
 use super::convert::audit_of;
 use super::{new_id, now};
 use crate::entities::{agent, api_key, orchestrator};
-use crate::error::Result;
+use crate::error::{PersistenceError, Result};
 
 const ENTITY: &str = "API key";
 
-/// The one place where the `secret_key` column is read and written; encryption at rest
-/// goes here.
+/// The one place where the `secret_key` column is read and written: encrypted with the
+/// process's master key (see [`crate::secrets`]).
 struct SecretColumn;
 
 impl SecretColumn {
-    fn write(secret: &Secret) -> String {
-        secret.expose().to_owned()
+    fn write(secret: &Secret) -> Result<String> {
+        crate::secrets::seal(secret.expose()).map_err(|e| PersistenceError::Corrupt(e.to_string()))
     }
 
-    fn read(stored: String) -> Secret {
-        Secret::new(stored)
+    fn read(stored: String) -> Result<Secret> {
+        crate::secrets::open(&stored)
+            .map(Secret::new)
+            .map_err(|e| PersistenceError::Corrupt(format!("api_key.secret_key: {e}")))
     }
 }
 
-pub(crate) fn from_row(m: api_key::Model) -> ApiKey {
-    ApiKey {
+pub(crate) fn from_row(m: api_key::Model) -> Result<ApiKey> {
+    Ok(ApiKey {
         id: m.id,
         audit: audit_of!(m),
         name: m.name,
         provider_name: m.provider_name,
         model_name: m.model_name,
         base_url: m.base_url,
-        secret_key: SecretColumn::read(m.secret_key),
-    }
+        secret_key: SecretColumn::read(m.secret_key)?,
+    })
 }
 
 /// The API keys with these ids, by id.
@@ -51,13 +53,13 @@ pub(crate) async fn load_by_ids<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(api_key::Entity::find()
+    api_key::Entity::find()
         .filter(api_key::Column::Id.is_in(ids))
         .all(db)
         .await?
         .into_iter()
-        .map(|m| (m.id, from_row(m)))
-        .collect())
+        .map(|m| from_row(m).map(|k| (k.id, k)))
+        .collect()
 }
 
 /// The API key `id` referenced by the request field `api_key_id`; a missing one is a
@@ -67,6 +69,7 @@ pub(crate) async fn require_reference<C: ConnectionTrait>(db: &C, id: Uuid) -> R
         .one(db)
         .await?
         .map(from_row)
+        .transpose()?
         .ok_or_else(|| {
             DomainError::validation("api_key_id", format!("no API key with id {id}")).into()
         })
@@ -111,16 +114,79 @@ impl ApiKeyRepo {
         ApiKeyRepo { db }
     }
 
+    /// Encrypts, with the installed master key, every secret still stored in plain text
+    /// (rows written before encryption was configured). Returns how many were encrypted.
+    pub async fn encrypt_plaintext(&self) -> Result<usize> {
+        let Some(cipher) = crate::secrets::installed() else {
+            return Ok(0);
+        };
+        self.reencrypt(|stored| {
+            if crate::secrets::is_encrypted(stored) {
+                Ok(None)
+            } else {
+                cipher.encrypt(stored).map(Some)
+            }
+        })
+        .await
+    }
+
+    /// Re-encrypts every secret from the master key `from` to `to` in one transaction
+    /// (plain-text rows are encrypted too). Either every row changes or none does.
+    pub async fn rotate(
+        &self,
+        from: &crate::secrets::SecretCipher,
+        to: &crate::secrets::SecretCipher,
+    ) -> Result<usize> {
+        self.reencrypt(|stored| {
+            let plain = from.decrypt(stored)?;
+            to.encrypt(&plain).map(Some)
+        })
+        .await
+    }
+
+    async fn reencrypt(
+        &self,
+        change: impl Fn(&str) -> std::result::Result<Option<String>, crate::secrets::SecretError>,
+    ) -> Result<usize> {
+        let txn = self.db.begin().await?;
+        let rows = api_key::Entity::find().all(&txn).await?;
+        let mut changed = 0;
+        for row in rows {
+            let new = change(&row.secret_key)
+                .map_err(|e| PersistenceError::Corrupt(format!("api_key '{}': {e}", row.name)))?;
+            if let Some(new) = new {
+                api_key::ActiveModel {
+                    id: Set(row.id),
+                    secret_key: Set(new),
+                    ..Default::default()
+                }
+                .update(&txn)
+                .await?;
+                changed += 1;
+            }
+        }
+        txn.commit().await?;
+        Ok(changed)
+    }
+
+    /// The stored (possibly encrypted) form of key `id`'s secret, for checks and tools.
+    pub async fn stored_secret(&self, id: Uuid) -> Result<Option<String>> {
+        Ok(api_key::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .map(|m| m.secret_key))
+    }
+
     /// All API keys, by name.
     pub async fn list_by_name(&self) -> Result<Vec<ApiKey>> {
-        Ok(api_key::Entity::find()
+        api_key::Entity::find()
             .order_by_asc(api_key::Column::Name)
             .order_by_asc(api_key::Column::Id)
             .all(&self.db)
             .await?
             .into_iter()
             .map(from_row)
-            .collect())
+            .collect()
     }
 
     /// The API key `id`.
@@ -129,16 +195,18 @@ impl ApiKeyRepo {
             .one(&self.db)
             .await?
             .map(from_row)
+            .transpose()?
             .ok_or_else(|| DomainError::not_found(ENTITY, id).into())
     }
 
     /// The API key named `name`, if any.
     pub async fn find_by_name(&self, name: &str) -> Result<Option<ApiKey>> {
-        Ok(api_key::Entity::find()
+        api_key::Entity::find()
             .filter(api_key::Column::Name.eq(name))
             .one(&self.db)
             .await?
-            .map(from_row))
+            .map(from_row)
+            .transpose()
     }
 
     /// Stores a new API key; its name must be unused.
@@ -161,7 +229,7 @@ impl ApiKeyRepo {
             provider_name: Set(key.provider_name.clone()),
             model_name: Set(key.model_name.clone()),
             base_url: Set(key.base_url.clone()),
-            secret_key: Set(SecretColumn::write(&key.secret_key)),
+            secret_key: Set(SecretColumn::write(&key.secret_key)?),
             created_at: Set(key.audit.created_at),
             created_by: Set(key.audit.created_by.clone()),
             modified_at: Set(key.audit.modified_at),
@@ -183,6 +251,7 @@ impl ApiKeyRepo {
             .one(&txn)
             .await?
             .map(from_row)
+            .transpose()?
             .ok_or_else(|| DomainError::not_found(ENTITY, id))?;
         ensure_name_free(&txn, &input.name, Some(id)).await?;
         let key = ApiKey {
@@ -204,7 +273,7 @@ impl ApiKeyRepo {
             provider_name: Set(key.provider_name.clone()),
             model_name: Set(key.model_name.clone()),
             base_url: Set(key.base_url.clone()),
-            secret_key: Set(SecretColumn::write(&key.secret_key)),
+            secret_key: Set(SecretColumn::write(&key.secret_key)?),
             modified_at: Set(key.audit.modified_at),
             modified_by: Set(key.audit.modified_by.clone()),
             ..Default::default()
@@ -224,6 +293,7 @@ impl ApiKeyRepo {
             .one(&txn)
             .await?
             .map(from_row)
+            .transpose()?
             .ok_or_else(|| DomainError::not_found(ENTITY, id))?;
         let agents = agent::Entity::find()
             .filter(agent::Column::ApiKeyId.eq(id))

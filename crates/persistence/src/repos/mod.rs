@@ -38,6 +38,8 @@ pub struct Repos {
     pub apps: AppRepo,
     /// `/versions`.
     pub versions: VersionRepo,
+    /// Service tokens.
+    pub tokens: crate::tokens::TokenRepo,
 }
 
 impl Repos {
@@ -49,6 +51,7 @@ impl Repos {
             agents: AgentRepo::new(db.clone()),
             orchestrators: OrchestratorRepo::new(db.clone()),
             apps: AppRepo::new(db.clone()),
+            tokens: crate::tokens::TokenRepo::new(db.clone()),
             versions: VersionRepo::new(db),
         }
     }
