@@ -29,5 +29,4 @@ done
   --checks not_a_server_error \
   --max-examples "$max_examples" \
   --request-timeout 20 \
-  --exclude-path-regex '^/api/v1/chat/(stream|resume|invoke)' \
   --exclude-path-regex '^/api/v1/agents/ai-generate$'
