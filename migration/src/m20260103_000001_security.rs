@@ -1,5 +1,6 @@
 //! Security: `config.api_key.secret_key` widened to text (it holds AES-256-GCM ciphertext)
-//! and `config.service_token`, the hashed service tokens.
+//! and `config.service_token`, the hashed service tokens. Rolling back drops the tokens
+//! and keeps the wider column.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -57,15 +58,8 @@ impl MigrationTrait for Migration {
                     .table(table(manager, "config", "service_token"))
                     .take(),
             )
-            .await?;
-        if manager.get_database_backend() == DbBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared(
-                    "ALTER TABLE config.api_key ALTER COLUMN secret_key TYPE varchar(255)",
-                )
-                .await?;
-        }
-        Ok(())
+            .await
+        // `secret_key` stays text: encrypted secrets do not fit the old varchar(255), and
+        // the wider type is harmless to the earlier schema.
     }
 }

@@ -264,10 +264,12 @@ pub fn fixture_mcp_path() -> PathBuf {
             .to_path_buf();
         let bin = dir.join("fixture-mcp");
         if !bin.exists() {
-            let status = std::process::Command::new(env!("CARGO"))
-                .args(["build", "-p", "fustat-testkit", "--bin", "fixture-mcp"])
-                .status()
-                .expect("cargo runs");
+            let mut build = std::process::Command::new(env!("CARGO"));
+            build.args(["build", "-p", "fustat-testkit", "--bin", "fixture-mcp"]);
+            if dir.file_name().is_some_and(|n| n == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("cargo runs");
             assert!(status.success(), "building fixture-mcp failed");
         }
         bin
