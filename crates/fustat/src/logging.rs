@@ -19,11 +19,15 @@ pub fn filter_directives(level: &str) -> String {
     directives
 }
 
-/// Installs the global subscriber.
+/// Installs the global subscriber. Logs go to stderr, so that what commands print on
+/// stdout (a new token, a rotated key) can be captured cleanly.
 pub fn init(level: &str, format: LogFormat) -> Result<(), String> {
     let filter = EnvFilter::try_new(filter_directives(level))
         .map_err(|e| format!("invalid log level '{level}': {e}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder
