@@ -21,7 +21,7 @@ FUSTAT_MASTER_KEY_FILE="$work/master.key" FUSTAT_LOG_LEVEL=warn \
   target/debug/fustat serve --port "$port" --database-url "sqlite://$work/fuzz.db?mode=rwc" &
 server=$!
 for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$port/" >/dev/null 2>&1; then break; fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
   sleep 0.2
 done
 

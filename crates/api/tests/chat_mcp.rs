@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use common::{Client, client_with_mcp};
+use common::client_with_mcp;
 use fustat_mcp_client::{CommandAllowlist, McpPolicy, McpPool};
 use fustat_testkit::db::TestDatabase;
 use fustat_testkit::fake_llm::{FakeLlm, Reply};
@@ -51,26 +51,6 @@ fn events(text: &str) -> Vec<Value> {
 
 fn of_type<'a>(evs: &'a [Value], t: &str) -> Vec<&'a Value> {
     evs.iter().filter(|e| e["event_type"] == t).collect()
-}
-
-async fn fake_key<S, B>(c: &Client<S>, llm: &FakeLlm) -> Value
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    c.create(
-        "/api/v1/api-keys",
-        &json!({
-            "name": "fake", "provider_name": "custom", "model_name": "fake-model",
-            "base_url": llm.base_url(), "secret_key": "sk-fake-secret-0001",
-        }),
-    )
-    .await["id"]
-        .clone()
 }
 
 async fn tools_endpoint_lists_refuses_and_explains(db: TestDatabase) {
@@ -180,7 +160,7 @@ async fn agents_call_real_mcp_tools(db: TestDatabase) {
     let llm = FakeLlm::start();
     let pool = pool();
     let c = client_with_mcp(db, pool.clone()).await;
-    let key = fake_key(&c, &llm).await;
+    let key = c.fake_key(&llm, "fake").await;
     let server = c
         .create("/api/v1/mcp-servers", &fixture_body("calc", "autonomous"))
         .await;
@@ -263,7 +243,7 @@ async fn supervised_mcp_tools_pause_and_resume(db: TestDatabase) {
     let llm = FakeLlm::start();
     let pool = pool();
     let c = client_with_mcp(db, pool.clone()).await;
-    let key = fake_key(&c, &llm).await;
+    let key = c.fake_key(&llm, "fake").await;
     let server = c
         .create(
             "/api/v1/mcp-servers",

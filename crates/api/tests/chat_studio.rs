@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use common::{Client, client, client_over_url, client_with_tools};
+use common::{client, client_over_url, client_with_tools};
 use fustat_api::engine::{NoTools, ToolFactory};
 use fustat_domain::McpServer;
 use fustat_domain::mcp::McpMode;
@@ -49,30 +49,10 @@ fn types(events: &[Value]) -> Vec<String> {
     t
 }
 
-async fn fake_key<S, B>(c: &Client<S>, llm: &FakeLlm, name: &str) -> Value
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    c.create(
-        "/api/v1/api-keys",
-        &json!({
-            "name": name, "provider_name": "custom", "model_name": "fake-model",
-            "base_url": llm.base_url(), "secret_key": format!("sk-{name}-secret-0001"),
-        }),
-    )
-    .await["id"]
-        .clone()
-}
-
 async fn agent_streams_remembers_and_survives_a_restart(db: TestDatabase) {
     let llm = FakeLlm::start();
     let c = client(db).await;
-    let key = fake_key(&c, &llm, "k").await;
+    let key = c.fake_key(&llm, "k").await;
     let agent = c.agent("Ada", &key, &[]).await;
     let path = format!("/api/v1/chat/stream/test/{}", agent["id"].as_str().unwrap());
 
@@ -166,7 +146,7 @@ async fn agent_streams_remembers_and_survives_a_restart(db: TestDatabase) {
 async fn provider_failures_are_error_events(db: TestDatabase) {
     let llm = FakeLlm::start();
     let c = client(db).await;
-    let key = fake_key(&c, &llm, "k").await;
+    let key = c.fake_key(&llm, "k").await;
     let agent = c.agent("Ada", &key, &[]).await;
     let path = format!("/api/v1/chat/stream/test/{}", agent["id"].as_str().unwrap());
     llm.push(Reply::error(
@@ -199,7 +179,7 @@ async fn provider_failures_are_error_events(db: TestDatabase) {
 async fn bad_requests_are_refused_before_streaming(db: TestDatabase) {
     let llm = FakeLlm::start();
     let c = client(db).await;
-    let key = fake_key(&c, &llm, "k").await;
+    let key = c.fake_key(&llm, "k").await;
     let agent = c.agent("Ada", &key, &[]).await;
     let id = agent["id"].as_str().unwrap();
     let unknown = uuid::Uuid::now_v7();
@@ -266,7 +246,7 @@ async fn bad_requests_are_refused_before_streaming(db: TestDatabase) {
 async fn supervisor_orchestrator_hands_off_and_answers(db: TestDatabase) {
     let llm = FakeLlm::start();
     let c = client(db).await;
-    let key = fake_key(&c, &llm, "k").await;
+    let key = c.fake_key(&llm, "k").await;
     let alpha = c.agent("alpha", &key, &[]).await;
     let beta = c.agent("beta one", &key, &[]).await;
     let orch = c
@@ -349,7 +329,7 @@ async fn supervisor_orchestrator_hands_off_and_answers(db: TestDatabase) {
 async fn reset_and_invoke(db: TestDatabase) {
     let llm = FakeLlm::start();
     let c = client(db).await;
-    let key = fake_key(&c, &llm, "k").await;
+    let key = c.fake_key(&llm, "k").await;
     let agent = c.agent("Ada", &key, &[]).await;
     let id = agent["id"].as_str().unwrap();
     let r = c
@@ -399,7 +379,7 @@ async fn reset_and_invoke(db: TestDatabase) {
 async fn busy_conversations_are_refused(db: TestDatabase) {
     let llm = FakeLlm::start();
     let c = client(db).await;
-    let key = fake_key(&c, &llm, "k").await;
+    let key = c.fake_key(&llm, "k").await;
     let agent = c.agent("Ada", &key, &[]).await;
     let path = format!("/api/v1/chat/stream/test/{}", agent["id"].as_str().unwrap());
     llm.push(Reply::text("slow answer").latency(Duration::from_millis(1500)));
@@ -460,7 +440,7 @@ async fn supervised_tools_pause_and_resume(db: TestDatabase) {
     let llm = FakeLlm::start();
     let sent = Arc::new(AtomicUsize::new(0));
     let c = client_with_tools(db, Arc::new(MailTools(sent.clone()))).await;
-    let key = fake_key(&c, &llm, "k").await;
+    let key = c.fake_key(&llm, "k").await;
     let server = c
         .create("/api/v1/mcp-servers", &json!({"name": "mail", "mode": "supervised", "config_json": {"command": "npx", "args": ["-y", "mail-server"]}}))
         .await;
@@ -544,7 +524,7 @@ async fn ai_generate_writes_and_saves_an_agent(db: TestDatabase) {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.detail().contains("no API key"), "{}", r.detail());
-    let key = fake_key(&c, &llm, "k").await;
+    let key = c.fake_key(&llm, "k").await;
     llm.push(Reply::text(
         json!({"name": "Trip Planner", "description": "Plans weekend trips", "role": "a travel planner",
                "task": "plan trips on a budget", "instructions": "Ask for dates.\nStay on budget."})
@@ -629,7 +609,7 @@ mod patterns_through_the_api {
         let llm = FakeLlm::start();
         llm.respond_with(team_script);
         let c = client(db).await;
-        let key = fake_key(&c, &llm, "k").await;
+        let key = c.fake_key(&llm, "k").await;
         let alpha = c.agent("alpha", &key, &[]).await;
         let beta = c.agent("beta", &key, &[]).await;
         for (pattern, expected_answer, expected_agents) in [

@@ -94,6 +94,19 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
+    /// A session over a connected service.
+    fn over(name: &str, service: RunningService<RoleClient, Handler>, pid: Option<u32>) -> Self {
+        Session {
+            server: name.to_owned(),
+            peer: service.peer().clone(),
+            tools_changed: service.service().tools_changed.clone(),
+            service: tokio::sync::Mutex::new(Some(service)),
+            tools: tokio::sync::Mutex::new(None),
+            broken: AtomicBool::new(false),
+            pid,
+        }
+    }
+
     /// Starts a session with `server` under `policy`.
     pub(crate) async fn start(server: &McpServer, policy: &McpPolicy) -> Result<Session, McpError> {
         let connection = server.connection().map_err(|message| McpError::Config {
@@ -317,20 +330,8 @@ async fn start_stdio(
             }
         });
     }
-    let tools_changed = Arc::new(AtomicBool::new(false));
-    let handler = Handler {
-        server: name.to_owned(),
-        tools_changed: tools_changed.clone(),
-    };
-    let service = match tokio::time::timeout(policy.start_timeout, handler.serve(child)).await {
-        Err(_) => {
-            return Err(McpError::Timeout {
-                server: name.to_owned(),
-                what: "the MCP handshake".into(),
-                after: policy.start_timeout,
-            });
-        }
-        Ok(Err(e)) => {
+    let service = match handshake(name, policy, child).await? {
+        Err(e) => {
             // Give the child a moment to explain itself on stderr.
             tokio::time::sleep(Duration::from_millis(100)).await;
             return Err(McpError::Handshake {
@@ -338,18 +339,10 @@ async fn start_stdio(
                 message: format!("{e}{}", tail_text(&tail)),
             });
         }
-        Ok(Ok(service)) => service,
+        Ok(service) => service,
     };
     tracing::info!(mcp_server = %name, pid = ?pid, "MCP server started");
-    Ok(Session {
-        server: name.to_owned(),
-        peer: service.peer().clone(),
-        service: tokio::sync::Mutex::new(Some(service)),
-        tools: tokio::sync::Mutex::new(None),
-        tools_changed,
-        broken: AtomicBool::new(false),
-        pid,
-    })
+    Ok(Session::over(name, service, pid))
 }
 
 async fn start_http(name: &str, cfg: &HttpConfig, policy: &McpPolicy) -> Result<Session, McpError> {
@@ -403,20 +396,8 @@ async fn start_http(name: &str, cfg: &HttpConfig, policy: &McpPolicy) -> Result<
         message: format!("building the HTTP client failed: {e}"),
     })?;
     let transport = StreamableHttpClientTransport::with_client(client, config);
-    let tools_changed = Arc::new(AtomicBool::new(false));
-    let handler = Handler {
-        server: name.to_owned(),
-        tools_changed: tools_changed.clone(),
-    };
-    let service = match tokio::time::timeout(policy.start_timeout, handler.serve(transport)).await {
-        Err(_) => {
-            return Err(McpError::Timeout {
-                server: name.to_owned(),
-                what: "the MCP handshake".into(),
-                after: policy.start_timeout,
-            });
-        }
-        Ok(Err(e)) => {
+    let service = match handshake(name, policy, transport).await? {
+        Err(e) => {
             let message = e.to_string();
             return Err(match e {
                 rmcp::service::ClientInitializeError::TransportError { .. }
@@ -430,16 +411,36 @@ async fn start_http(name: &str, cfg: &HttpConfig, policy: &McpPolicy) -> Result<
                 },
             });
         }
-        Ok(Ok(service)) => service,
+        Ok(service) => service,
     };
     tracing::info!(mcp_server = %name, "MCP server connected");
-    Ok(Session {
+    Ok(Session::over(name, service, None))
+}
+
+/// Runs the MCP handshake over `transport` within the policy's start timeout. The outer
+/// error is the timeout; the inner one the handshake's own failure, which each transport
+/// words for itself.
+async fn handshake<T, E, A>(
+    name: &str,
+    policy: &McpPolicy,
+    transport: T,
+) -> Result<
+    Result<RunningService<RoleClient, Handler>, rmcp::service::ClientInitializeError>,
+    McpError,
+>
+where
+    T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let handler = Handler {
         server: name.to_owned(),
-        peer: service.peer().clone(),
-        service: tokio::sync::Mutex::new(Some(service)),
-        tools: tokio::sync::Mutex::new(None),
-        tools_changed,
-        broken: AtomicBool::new(false),
-        pid: None,
-    })
+        tools_changed: Arc::new(AtomicBool::new(false)),
+    };
+    tokio::time::timeout(policy.start_timeout, handler.serve(transport))
+        .await
+        .map_err(|_| McpError::Timeout {
+            server: name.to_owned(),
+            what: "the MCP handshake".into(),
+            after: policy.start_timeout,
+        })
 }

@@ -243,6 +243,20 @@ where
         r.json
     }
 
+    /// An API key (id returned) whose provider is the fake LLM `llm`.
+    #[allow(dead_code)]
+    pub async fn fake_key(&self, llm: &fustat_testkit::fake_llm::FakeLlm, name: &str) -> Value {
+        self.create(
+            "/api/v1/api-keys",
+            &serde_json::json!({
+                "name": name, "provider_name": "custom", "model_name": "fake-model",
+                "base_url": llm.base_url(), "secret_key": format!("sk-{name}-secret-0001"),
+            }),
+        )
+        .await["id"]
+            .clone()
+    }
+
     pub async fn api_key(&self, name: &str) -> Value {
         self.create(
             "/api/v1/api-keys",
