@@ -18,6 +18,7 @@ mod m20260101_000002_create_agent_tables;
 mod m20260102_000001_create_runtime_tables;
 mod m20260102_000002_add_orchestrator_context_routing;
 mod m20260103_000001_security;
+mod m20260104_000001_create_hub_tables;
 
 pub use layout::{POSTGRES_SCHEMAS, POSTGRES_SEARCH_PATH};
 pub use sea_orm_migration::MigrationStatus;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260102_000001_create_runtime_tables::Migration),
             Box::new(m20260102_000002_add_orchestrator_context_routing::Migration),
             Box::new(m20260103_000001_security::Migration),
+            Box::new(m20260104_000001_create_hub_tables::Migration),
         ]
     }
 

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod engine;
 pub mod error;
 pub mod extract;
+pub mod hub;
 mod middleware;
 pub mod openapi;
 pub mod routes;
@@ -177,6 +178,7 @@ pub fn build_app(
                 .configure(routes::orchestrators::configure)
                 .configure(routes::apps::configure)
                 .configure(routes::chat::configure)
+                .configure(routes::hub::configure)
                 .configure(routes::tokens::configure),
         )
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::openapi()))

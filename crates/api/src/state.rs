@@ -25,6 +25,8 @@ pub struct AppState {
     pub auth: AuthMode,
     /// Sizes requests may have.
     pub limits: InputLimits,
+    /// Runs of the LangGraph Platform protocol (Agent Hub).
+    pub hub: crate::hub::runs::HubRuns,
 }
 
 /// Sizes requests may have.
@@ -49,10 +51,12 @@ impl AppState {
     /// State over `repos`, `engine` and the MCP session pool `mcp` (the pool the engine's
     /// tools come from, so that edits to a server restart the session runs use).
     pub fn new(repos: Repos, engine: Engine, mcp: McpPool) -> Self {
+        let hub = crate::hub::runs::HubRuns::new(repos.hub.clone(), engine.clone());
         AppState {
             repos,
             engine,
             mcp,
+            hub,
             auth: AuthMode::Off,
             limits: InputLimits::default(),
         }

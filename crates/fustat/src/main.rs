@@ -144,6 +144,8 @@ enum Error {
     Secrets(#[from] SecretError),
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    Startup(String),
 }
 
 fn main() -> ExitCode {
@@ -262,6 +264,18 @@ async fn serve(settings: Settings) -> Result<(), Error> {
     let state = AppState::new(repos, engine, mcp.clone())
         .with_auth(auth)
         .with_limits(settings.input_limits());
+    match state.hub.recover().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            threads = n,
+            "runs left unfinished by the previous process were marked as failed"
+        ),
+        Err(e) => {
+            return Err(Error::Startup(format!(
+                "cannot recover unfinished runs: {e}"
+            )));
+        }
+    }
     let http = settings.http_config();
     let mut server = HttpServer::new(move || build_app(state.clone(), http.clone()));
     if let Some(workers) = settings.workers {

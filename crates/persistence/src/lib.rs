@@ -18,6 +18,7 @@
 mod db;
 mod entities;
 mod error;
+pub mod hub;
 mod repos;
 mod run_state;
 pub mod secrets;
@@ -28,6 +29,7 @@ pub use db::{
     migration_status, redact_database_url,
 };
 pub use error::{PersistenceError, Result};
+pub use hub::HubRepo;
 pub use repos::{
     AgentRepo, ApiKeyRepo, AppRepo, McpServerRepo, NewVersion, OrchestratorRepo, Repos, VersionRepo,
 };

@@ -86,6 +86,21 @@ impl RunRequest {
     }
 }
 
+/// A change to a thread's state made outside a run (see [`Runtime::update_state`]).
+#[derive(Debug, Clone, Default)]
+pub struct StateUpdate {
+    /// Messages to append (or to replace, when their id exists).
+    pub messages: Vec<Message>,
+    /// Drop the paused tool calls, answering them as not run.
+    pub resolve_interrupts: bool,
+    /// The node the change is recorded as (default `__update__`).
+    pub as_node: Option<String>,
+    /// Change the state at this checkpoint instead of the head (forks the thread).
+    pub checkpoint_id: Option<String>,
+    /// Metadata stored with the new checkpoint.
+    pub metadata: Value,
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
@@ -199,6 +214,20 @@ impl Runtime {
         match request.input {
             RunInput::Messages(messages) => {
                 resumed = false;
+                // Tool results in the input answer the calls left open first (clients that
+                // moved on from a paused call send them); the rest are closed for them.
+                let open: Vec<String> = unanswered_tool_calls(state.messages())
+                    .into_iter()
+                    .map(|c| c.id)
+                    .collect();
+                let (answers, messages): (Vec<Message>, Vec<Message>) =
+                    messages.into_iter().partition(|m| {
+                        m.role == Role::Tool
+                            && m.tool_call_id.as_ref().is_some_and(|id| open.contains(id))
+                    });
+                for m in answers {
+                    state.push(MAIN_CHANNEL, m);
+                }
                 close_unanswered_calls(&mut state);
                 state.cursor.interrupts.clear();
                 // Per-turn pattern state starts afresh; the active agent (a swarm's) stays.
@@ -288,6 +317,58 @@ impl Runtime {
             cancel,
             task: Some(task),
         })
+    }
+
+    /// Changes a thread's state from outside a run: appends `update.messages` (a message
+    /// with an existing id replaces it) and, with `resolve_interrupts`, drops the paused
+    /// tool calls (answering them as not run) so the thread is idle again. The change is
+    /// a new checkpoint (source `update`) on top of `update.checkpoint_id` or the head.
+    pub async fn update_state(
+        &self,
+        thread_id: &str,
+        update: StateUpdate,
+    ) -> Result<CheckpointMeta, RunError> {
+        let base = self
+            .checkpointer
+            .get(thread_id, update.checkpoint_id.as_deref())
+            .await?;
+        if base.is_none()
+            && let Some(id) = &update.checkpoint_id
+        {
+            return Err(RunError::InvalidInput(format!(
+                "checkpoint {id} does not exist in thread {thread_id}"
+            )));
+        }
+        let mut state = base
+            .as_ref()
+            .map(RunState::from_thread_state)
+            .unwrap_or_default();
+        let parent = base.and_then(|s| s.checkpoint);
+        for m in update.messages {
+            state.push(MAIN_CHANNEL, m);
+        }
+        if update.resolve_interrupts {
+            close_unanswered_calls(&mut state);
+            state.cursor.interrupts.clear();
+            state.cursor.next.clear();
+        }
+        let meta = CheckpointMeta {
+            thread_id: thread_id.to_owned(),
+            checkpoint_id: new_checkpoint_id(),
+            parent_id: parent.as_ref().map(|p| p.checkpoint_id.clone()),
+            run_id: None,
+            step: parent.as_ref().map(|p| p.step + 1).unwrap_or(-1),
+            source: CheckpointSource::Update,
+            node: Some(update.as_node.unwrap_or_else(|| "__update__".to_owned())),
+            created_at: Utc::now(),
+            metadata: update.metadata,
+        };
+        let delta = CheckpointDelta {
+            writes: state.take_writes(),
+            values: state.cursor.to_values(),
+        };
+        self.checkpointer.put(meta.clone(), delta).await?;
+        Ok(meta)
     }
 
     fn meta(

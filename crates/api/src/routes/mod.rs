@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod apps;
 pub mod chat;
 pub mod health;
+pub mod hub;
 pub mod mcp_servers;
 pub mod orchestrators;
 pub mod tokens;

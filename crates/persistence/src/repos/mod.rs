@@ -40,6 +40,8 @@ pub struct Repos {
     pub versions: VersionRepo,
     /// Service tokens.
     pub tokens: crate::tokens::TokenRepo,
+    /// Threads, runs and run events of the LangGraph Platform protocol.
+    pub hub: crate::hub::HubRepo,
 }
 
 impl Repos {
@@ -52,6 +54,7 @@ impl Repos {
             orchestrators: OrchestratorRepo::new(db.clone()),
             apps: AppRepo::new(db.clone()),
             tokens: crate::tokens::TokenRepo::new(db.clone()),
+            hub: crate::hub::HubRepo::new(db.clone()),
             versions: VersionRepo::new(db),
         }
     }

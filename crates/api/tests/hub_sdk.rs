@@ -1,0 +1,226 @@
+//! Agent Hub's protocol driven by the official LangGraph Python client (`langgraph-sdk`)
+//! against a live server: conversations with token streaming, history and forks,
+//! threads found by assistant, a supervised MCP tool paused and resumed in both decision
+//! formats, cancellation, every multitask strategy, resumable streams rejoined with
+//! `Last-Event-ID`, the store, an orchestrator and stateless runs (see
+//! `tests/hub/sdk_flows.py`). Then the server is replaced by a new one over the same
+//! database, which still has the threads, their history and the stored stream events.
+//!
+//! The client is installed by `scripts/install-hub-sdk.sh` into `target/hub-venv`
+//! (or `FUSTAT_HUB_PYTHON` names a Python that has it). Without it the test is skipped
+//! with a note, unless `FUSTAT_REQUIRE_HUB_SDK=1` (CI) makes that a failure.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use common::{agent_body, orchestrator_body};
+use fustat_api::engine::{Engine, McpTools, OpenAiModels};
+use fustat_api::{AppState, HttpConfig, build_app};
+use fustat_mcp_client::{CommandAllowlist, McpPolicy, McpPool};
+use fustat_persistence::{DbOptions, Repos, connect, migrate_up};
+use fustat_testkit::db::TestDatabase;
+use fustat_testkit::fake_llm::{FakeLlm, Reply};
+use fustat_testkit::mcp_fixture::fixture_mcp_path;
+use serde_json::{Value, json};
+
+on_both_backends!(official_python_client_holds_whole_conversations);
+
+fn python() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("FUSTAT_HUB_PYTHON") {
+        return Some(PathBuf::from(p));
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let p = root.join("target/hub-venv/bin/python");
+    p.exists().then_some(p)
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/hub/sdk_flows.py")
+}
+
+/// The fake provider's behaviour the flows rely on.
+fn scripted_llm() -> FakeLlm {
+    let llm = FakeLlm::start();
+    llm.respond_with(|r| {
+        if let Some(last) = r.tool_results_since_user().last() {
+            let text = match &last["content"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            return Reply::text(format!("tool said: {text}")).chunks(3);
+        }
+        let text = r.last_user_text();
+        if let Some(rest) = text.strip_prefix("echo ")
+            && r.tool_names().iter().any(|n| n == "echo")
+        {
+            return Reply::tool_call("echo", json!({"text": rest}));
+        }
+        if text.starts_with("slow") {
+            return Reply::text(format!("You said: {text}"))
+                .chunks(30)
+                .chunk_delay(Duration::from_millis(80));
+        }
+        Reply::text(format!("You said: {text}")).chunks(4)
+    });
+    llm
+}
+
+struct Server {
+    url: String,
+    handle: actix_web::dev::ServerHandle,
+}
+
+async fn serve(db_url: &str, pool: McpPool) -> Server {
+    let conn = connect(db_url, &DbOptions::default()).await.unwrap();
+    migrate_up(&conn, None).await.unwrap();
+    let repos = Repos::new(conn.clone());
+    let engine = Engine::over_database(
+        conn,
+        std::sync::Arc::new(OpenAiModels::default()),
+        std::sync::Arc::new(McpTools(pool.clone())),
+        Default::default(),
+    );
+    let state = AppState::new(repos, engine, pool);
+    state.hub.recover().await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(move || build_app(state.clone(), HttpConfig::default()))
+        .workers(2)
+        .listen(listener)
+        .unwrap()
+        .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Server {
+        url: format!("http://127.0.0.1:{port}/api/v1/chat"),
+        handle,
+    }
+}
+
+async fn http(method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Value) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let mut req = client.request(method, url);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn official_python_client_holds_whole_conversations(db: TestDatabase) {
+    let Some(python) = python() else {
+        assert!(
+            std::env::var("FUSTAT_REQUIRE_HUB_SDK").as_deref() != Ok("1"),
+            "langgraph-sdk is required: run scripts/install-hub-sdk.sh"
+        );
+        eprintln!("note: langgraph-sdk not installed (scripts/install-hub-sdk.sh); skipped");
+        return;
+    };
+    let llm = scripted_llm();
+    let pool = McpPool::new(McpPolicy {
+        allowed_commands: CommandAllowlist::new([fixture_mcp_path()
+            .to_string_lossy()
+            .into_owned()]),
+        start_timeout: Duration::from_secs(20),
+        call_timeout: Duration::from_secs(20),
+        ..McpPolicy::default()
+    });
+    let server = serve(db.url(), pool.clone()).await;
+    let base = server.url.trim_end_matches("/chat").to_owned();
+    let (_, key) = http(
+        reqwest::Method::POST,
+        &format!("{base}/api-keys"),
+        Some(
+            json!({"name": "fake", "provider_name": "custom", "model_name": "fake-model",
+            "secret_key": "sk-fake-secret-0001", "base_url": llm.base_url()}),
+        ),
+    )
+    .await;
+    let (_, guarded_server) = http(
+        reqwest::Method::POST,
+        &format!("{base}/mcp-servers"),
+        Some(json!({"name": "guarded", "mode": "supervised",
+            "config_json": {"command": fixture_mcp_path().to_string_lossy(), "args": []}})),
+    )
+    .await;
+    let (s, agent) = http(
+        reqwest::Method::POST,
+        &format!("{base}/agents"),
+        Some(agent_body("Helper", &key["id"], &[])),
+    )
+    .await;
+    assert_eq!(s, 200, "{agent}");
+    let (_, guarded) = http(
+        reqwest::Method::POST,
+        &format!("{base}/agents"),
+        Some(agent_body("Careful", &key["id"], &[&guarded_server["id"]])),
+    )
+    .await;
+    let (s, orch) = http(
+        reqwest::Method::POST,
+        &format!("{base}/orchestrators"),
+        Some(orchestrator_body("Team", &key["id"], &[&agent["id"]])),
+    )
+    .await;
+    assert_eq!(s, 200, "{orch}");
+
+    let out = tokio::process::Command::new(&python)
+        .arg(script())
+        .env("FUSTAT_URL", &server.url)
+        .env("AGENT_ID", agent["id"].as_str().unwrap())
+        .env("GUARDED_AGENT_ID", guarded["id"].as_str().unwrap())
+        .env("ORCHESTRATOR_ID", orch["id"].as_str().unwrap())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the SDK flows failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all flows passed"));
+
+    // A new server over the same database: threads, history and stream events survive.
+    server.handle.stop(true).await;
+    let again = serve(db.url(), pool.clone()).await;
+    let (s, threads) = http(
+        reqwest::Method::POST,
+        &format!("{}/threads/search", again.url),
+        Some(json!({"metadata": {"assistant_id": agent["id"]}, "limit": 100})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let threads = threads.as_array().unwrap();
+    assert!(threads.len() >= 3, "{threads:?}");
+    let with_history = threads
+        .iter()
+        .find(|t| t["metadata"]["user"] == "u1")
+        .unwrap();
+    let tid = with_history["thread_id"].as_str().unwrap();
+    let (s, history) = http(
+        reqwest::Method::POST,
+        &format!("{}/threads/{tid}/history", again.url),
+        Some(json!({"limit": 100})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(history.as_array().unwrap().len() >= 4);
+    assert!(threads.iter().all(|t| t["status"] != "busy"));
+    again.handle.stop(true).await;
+    pool.shutdown().await;
+}
