@@ -4,7 +4,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::layout::{index, string, string_null, table};
+use crate::layout::{index, string, table, text, text_null};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -52,7 +52,7 @@ impl MigrationTrait for Migration {
                     .col(string("multitask_strategy", 16))
                     .col(ColumnDef::new("metadata").json_binary().not_null())
                     .col(ColumnDef::new("kwargs").json_binary().not_null())
-                    .col(string_null("error", 2048))
+                    .col(text_null("error"))
                     .col(timestamp("created_at"))
                     .col(timestamp("updated_at"))
                     .foreign_key(
@@ -84,7 +84,7 @@ impl MigrationTrait for Migration {
                     .table(run_event.clone())
                     .col(string("run_id", 64))
                     .col(ColumnDef::new("seq").big_integer().not_null())
-                    .col(string("event", 255))
+                    .col(text("event"))
                     .col(ColumnDef::new("data").text().not_null())
                     .col(timestamp("created_at"))
                     .primary_key(Index::create().col("run_id").col("seq"))

@@ -25,6 +25,7 @@ use crate::routes;
         (name = "orchestrators", description = "Orchestrators over sub-agents"),
         (name = "apps", description = "Published agents and orchestrators, as Hub lists them"),
         (name = "chat", description = "Chat with agents and orchestrators: Studio's streaming protocol"),
+        (name = "hub", description = "Agent Hub's chat: the LangGraph Platform protocol (see docs/hub-protocol.md)"),
     )
 )]
 struct ApiDoc;
@@ -41,4 +42,5 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(routes::orchestrators::Doc::openapi())
         .merge_from(routes::apps::Doc::openapi())
         .merge_from(routes::chat::Doc::openapi())
+        .merge_from(routes::hub::Doc::openapi())
 }

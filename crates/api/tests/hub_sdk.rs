@@ -6,9 +6,14 @@
 //! `tests/hub/sdk_flows.py`). Then the server is replaced by a new one over the same
 //! database, which still has the threads, their history and the stored stream events.
 //!
-//! The client is installed by `scripts/install-hub-sdk.sh` into `target/hub-venv`
-//! (or `FUSTAT_HUB_PYTHON` names a Python that has it). Without it the test is skipped
-//! with a note, unless `FUSTAT_REQUIRE_HUB_SDK=1` (CI) makes that a failure.
+//! The official JavaScript client (`@langchain/langgraph-sdk`, in the 0.1 version Agent
+//! Hub pins and in the current 1.x) then holds conversations with an agent and an
+//! orchestrator and approves a tool call (`tests/hub/sdk_flows.cjs`).
+//!
+//! The clients are installed by `scripts/install-hub-sdk.sh` into `target/hub-venv` and
+//! `target/hub-js` (or `FUSTAT_HUB_PYTHON` / `FUSTAT_HUB_JS` name others). Without them
+//! the flows are skipped with a note, unless `FUSTAT_REQUIRE_HUB_SDK=1` (CI) makes that a
+//! failure.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -38,6 +43,24 @@ fn python() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let p = root.join("target/hub-venv/bin/python");
     p.exists().then_some(p)
+}
+
+/// The directory holding the JavaScript clients (`target/hub-js`), if installed.
+fn js_clients() -> Option<PathBuf> {
+    let dir = std::env::var("FUSTAT_HUB_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/hub-js"));
+    let ok = ["langgraph-sdk-0.1", "langgraph-sdk-1"].iter().all(|p| {
+        dir.join("node_modules")
+            .join(p)
+            .join("package.json")
+            .exists()
+    });
+    (ok && std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok())
+    .then_some(dir)
 }
 
 fn script() -> PathBuf {
@@ -194,6 +217,43 @@ async fn official_python_client_holds_whole_conversations(db: TestDatabase) {
         "the SDK flows failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("all flows passed"));
+
+    // The JavaScript client, in the version Hub pins and the current one.
+    match js_clients() {
+        Some(dir) => {
+            for pkg in ["langgraph-sdk-0.1", "langgraph-sdk-1"] {
+                let out = tokio::process::Command::new("node")
+                    .arg(script().with_file_name("sdk_flows.cjs"))
+                    .arg(pkg)
+                    .env("HUB_JS", &dir)
+                    .env("FUSTAT_URL", &server.url)
+                    .env("AGENT_ID", agent["id"].as_str().unwrap())
+                    .env("GUARDED_AGENT_ID", guarded["id"].as_str().unwrap())
+                    .env("ORCHESTRATOR_ID", orch["id"].as_str().unwrap())
+                    .kill_on_drop(true)
+                    .output()
+                    .await
+                    .unwrap();
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                println!("{stdout}");
+                assert!(
+                    out.status.success(),
+                    "the {pkg} flows failed:\n{stdout}\n{stderr}"
+                );
+                assert!(stdout.contains(&format!("all {pkg} flows passed")));
+            }
+        }
+        None => {
+            assert!(
+                std::env::var("FUSTAT_REQUIRE_HUB_SDK").as_deref() != Ok("1"),
+                "@langchain/langgraph-sdk is required: run scripts/install-hub-sdk.sh"
+            );
+            eprintln!(
+                "note: @langchain/langgraph-sdk not installed; the JavaScript flows were skipped"
+            );
+        }
+    }
 
     // A new server over the same database: threads, history and stream events survive.
     server.handle.stop(true).await;

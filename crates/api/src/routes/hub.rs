@@ -22,8 +22,9 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::engine::{Assistant, AssistantKind};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::Json;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+
+const TAG: &str = "hub";
 use crate::hub::convert::{input_messages, interrupts_of, task_id, thread_state_out, values_of};
 use crate::hub::encoder::Mode;
 use crate::hub::runs::{CancelAction, HEARTBEAT, HubRuns, Multitask, RunSpec};
@@ -76,6 +77,17 @@ fn run_id(req: &HttpRequest) -> ApiResult<String> {
         .map_err(|_| ApiError::validation("run_id", "Invalid run ID: must be a UUID"))
 }
 
+/// True when a string (or key) anywhere in `v` holds a NUL character, which PostgreSQL
+/// cannot store.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
 /// True when `hay` contains `needle` (JSON containment, as PostgreSQL's `@>`).
 fn contains(hay: &Value, needle: &Value) -> bool {
     match (hay, needle) {
@@ -93,6 +105,8 @@ fn contains(hay: &Value, needle: &Value) -> bool {
 // Meta and assistants
 // ---------------------------------------------------------------------------------------
 
+/// Server information and feature flags.
+#[utoipa::path(get, path = "/api/v1/chat/info", tag = TAG, responses((status = 200, body = Object)))]
 async fn info() -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "version": env!("CARGO_PKG_VERSION"),
@@ -215,9 +229,11 @@ fn filter_assistants(all: Vec<Value>, q: &AssistantSearch) -> Vec<Value> {
     list
 }
 
+/// Searches assistants (agents and orchestrators).
+#[utoipa::path(post, path = "/api/v1/chat/assistants/search", tag = TAG, request_body(content = Object, content_type = "application/json", description = "{graph_id?, name?, metadata?, limit, offset, sort_by?, sort_order?}"), responses((status = 200, body = Vec<Object>), (status = 422, body = ErrorBody)))]
 async fn assistants_search(
     state: web::Data<AppState>,
-    body: Option<web::Json<Value>>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let q: AssistantSearch = parse_body(body)?;
     let limit = q.limit.unwrap_or(10).clamp(1, 1000);
@@ -232,21 +248,34 @@ async fn assistants_search(
     Ok(res.json(page))
 }
 
-async fn assistants_count(
-    state: web::Data<AppState>,
-    body: Option<web::Json<Value>>,
-) -> ApiResult<HttpResponse> {
+/// Counts assistants.
+#[utoipa::path(post, path = "/api/v1/chat/assistants/count", tag = TAG, request_body(content = Object, content_type = "application/json", description = "Same filters as search"), responses((status = 200, body = u64), (status = 422, body = ErrorBody)))]
+async fn assistants_count(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
     let q: AssistantSearch = parse_body(body)?;
     Ok(HttpResponse::Ok().json(filter_assistants(all_assistants(&state).await?, &q).len()))
 }
 
+/// The JSON of a request body; an empty body is `null`. Malformed JSON is a 4xx naming
+/// the problem (never silently ignored).
+fn body_json(body: &web::Bytes) -> ApiResult<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    let value: Value = crate::extract::parse_json(body)?;
+    if has_nul(&value) {
+        return Err(ApiError::validation(
+            "body",
+            "strings must not contain NUL (\\u0000) characters",
+        ));
+    }
+    Ok(value)
+}
+
 /// Parses an optional JSON body into `T` (an absent or null body is the default).
-fn parse_body<T: serde::de::DeserializeOwned + Default>(
-    body: Option<web::Json<Value>>,
-) -> ApiResult<T> {
-    match body.map(web::Json::into_inner) {
-        None | Some(Value::Null) => Ok(T::default()),
-        Some(v) => crate::extract::parse_json(v.to_string().as_bytes()),
+fn parse_body<T: serde::de::DeserializeOwned + Default>(body: web::Bytes) -> ApiResult<T> {
+    match body_json(&body)? {
+        Value::Null => Ok(T::default()),
+        v => crate::extract::parse_json(v.to_string().as_bytes()),
     }
 }
 
@@ -261,10 +290,14 @@ async fn assistant_json(state: &AppState, req: &HttpRequest) -> ApiResult<(Value
     Ok((json, a))
 }
 
+/// An assistant.
+#[utoipa::path(get, path = "/api/v1/chat/assistants/{assistant_id}", tag = TAG, params(("assistant_id" = String, Path, description = "Agent or orchestrator id, or a graph name")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn assistant_get(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(assistant_json(&state, &req).await?.0))
 }
 
+/// An assistant's graph (nodes and edges).
+#[utoipa::path(get, path = "/api/v1/chat/assistants/{assistant_id}/graph", tag = TAG, params(("assistant_id" = String, Path, description = "Agent or orchestrator id, or a graph name")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn assistant_graph(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let (_, a) = assistant_json(&state, &req).await?;
     let (nodes, edges) = a.graph.topology();
@@ -288,6 +321,8 @@ fn messages_schema() -> Value {
     })
 }
 
+/// An assistant's input, output, state and config schemas.
+#[utoipa::path(get, path = "/api/v1/chat/assistants/{assistant_id}/schemas", tag = TAG, params(("assistant_id" = String, Path, description = "Agent or orchestrator id, or a graph name")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn assistant_schemas(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -303,6 +338,8 @@ async fn assistant_schemas(
     })))
 }
 
+/// An orchestrator's sub-agents.
+#[utoipa::path(get, path = "/api/v1/chat/assistants/{assistant_id}/subgraphs", tag = TAG, params(("assistant_id" = String, Path, description = "Agent or orchestrator id, or a graph name")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn assistant_subgraphs(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -400,10 +437,9 @@ struct ThreadCreate {
     if_exists: Option<String>,
 }
 
-async fn thread_create(
-    state: web::Data<AppState>,
-    body: Option<web::Json<Value>>,
-) -> ApiResult<HttpResponse> {
+/// Creates a thread.
+#[utoipa::path(post, path = "/api/v1/chat/threads", tag = TAG, request_body(content = Object, content_type = "application/json", description = "{thread_id?, metadata?, if_exists?: raise|do_nothing}"), responses((status = 200, body = Object), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn thread_create(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
     let body: ThreadCreate = parse_body(body)?;
     let id = match &body.thread_id {
         Some(raw) => Uuid::parse_str(raw)
@@ -491,10 +527,9 @@ async fn search_threads(state: &AppState, q: &ThreadSearch) -> ApiResult<Vec<Thr
     Ok(list)
 }
 
-async fn threads_search(
-    state: web::Data<AppState>,
-    body: Option<web::Json<Value>>,
-) -> ApiResult<HttpResponse> {
+/// Searches threads (metadata containment).
+#[utoipa::path(post, path = "/api/v1/chat/threads/search", tag = TAG, request_body(content = Object, content_type = "application/json", description = "{metadata?, ids?, values?, status?, limit, offset, sort_by?, sort_order?}"), responses((status = 200, body = Vec<Object>), (status = 422, body = ErrorBody)))]
+async fn threads_search(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
     let q: ThreadSearch = parse_body(body)?;
     let limit = q.limit.unwrap_or(10).clamp(1, 1000);
     let offset = q.offset.unwrap_or(0);
@@ -506,14 +541,15 @@ async fn threads_search(
     Ok(HttpResponse::Ok().json(out))
 }
 
-async fn threads_count(
-    state: web::Data<AppState>,
-    body: Option<web::Json<Value>>,
-) -> ApiResult<HttpResponse> {
+/// Counts threads.
+#[utoipa::path(post, path = "/api/v1/chat/threads/count", tag = TAG, request_body(content = Object, content_type = "application/json", description = "Same filters as search"), responses((status = 200, body = u64), (status = 422, body = ErrorBody)))]
+async fn threads_count(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
     let q: ThreadSearch = parse_body(body)?;
     Ok(HttpResponse::Ok().json(search_threads(&state, &q).await?.len()))
 }
 
+/// A thread with its values, status and interrupts.
+#[utoipa::path(get, path = "/api/v1/chat/threads/{thread_id}", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn thread_get(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let id = thread_id(&req)?;
     let t = existing_thread(&state, &id).await?;
@@ -526,10 +562,12 @@ struct ThreadPatch {
     metadata: Option<Value>,
 }
 
+/// Merges metadata into a thread's.
+#[utoipa::path(patch, path = "/api/v1/chat/threads/{thread_id}", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id")), request_body(content = Object, content_type = "application/json", description = "{metadata}"), responses((status = 200, body = Object), (status = 204, description = "Done"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn thread_patch(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Option<web::Json<Value>>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let id = thread_id(&req)?;
     let body: ThreadPatch = parse_body(body)?;
@@ -554,6 +592,8 @@ async fn thread_patch(
     Ok(HttpResponse::Ok().json(thread_json(&state, &t).await?))
 }
 
+/// Deletes a thread, its runs and checkpoints.
+#[utoipa::path(delete, path = "/api/v1/chat/threads/{thread_id}", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id")), responses((status = 204, description = "Done"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn thread_delete(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let id = thread_id(&req)?;
     existing_thread(&state, &id).await?;
@@ -574,6 +614,8 @@ async fn thread_delete(state: web::Data<AppState>, req: HttpRequest) -> ApiResul
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Copies a thread with its checkpoints.
+#[utoipa::path(post, path = "/api/v1/chat/threads/{thread_id}/copy", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn thread_copy(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let id = thread_id(&req)?;
     let t = existing_thread(&state, &id).await?;
@@ -643,11 +685,15 @@ async fn state_at(state: &AppState, thread: &str, checkpoint: Option<&str>) -> A
     Ok(thread_state_out(thread, s.as_ref()))
 }
 
+/// A thread's current state.
+#[utoipa::path(get, path = "/api/v1/chat/threads/{thread_id}/state", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn state_get(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let id = thread_id(&req)?;
     Ok(HttpResponse::Ok().json(state_at(&state, &id, None).await?))
 }
 
+/// The state at a checkpoint.
+#[utoipa::path(get, path = "/api/v1/chat/threads/{thread_id}/state/{checkpoint_id}", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id"), ("checkpoint_id" = String, Path, description = "Checkpoint id")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn state_get_at(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let id = thread_id(&req)?;
     let cp = req
@@ -679,21 +725,25 @@ fn checkpoint_of(v: Option<&Value>, field: &str) -> ApiResult<Option<String>> {
     }
 }
 
+/// The state at a checkpoint.
+#[utoipa::path(post, path = "/api/v1/chat/threads/{thread_id}/state/checkpoint", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id")), request_body(content = Object, content_type = "application/json", description = "{checkpoint: {checkpoint_id}}"), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn state_post_checkpoint(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Option<web::Json<Value>>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let id = thread_id(&req)?;
-    let body = body.map(web::Json::into_inner).unwrap_or(Value::Null);
+    let body = body_json(&body)?;
     let cp = checkpoint_of(body.get("checkpoint"), "checkpoint")?;
     Ok(HttpResponse::Ok().json(state_at(&state, &id, cp.as_deref()).await?))
 }
 
+/// Changes a thread's state (a new checkpoint).
+#[utoipa::path(post, path = "/api/v1/chat/threads/{thread_id}/state", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id")), request_body(content = Object, content_type = "application/json", description = "{values, checkpoint?, checkpoint_id?, as_node?}"), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn state_update(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Option<web::Json<Value>>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let id = thread_id(&req)?;
     existing_thread(&state, &id).await?;
@@ -706,7 +756,7 @@ async fn state_update(
             ),
         ));
     }
-    let body = body.map(web::Json::into_inner).unwrap_or(Value::Null);
+    let body = body_json(&body)?;
     let checkpoint = match checkpoint_of(body.get("checkpoint"), "checkpoint")? {
         Some(c) => Some(c),
         None => body
@@ -808,13 +858,15 @@ async fn history(
         .collect())
 }
 
+/// A thread's states, newest first.
+#[utoipa::path(post, path = "/api/v1/chat/threads/{thread_id}/history", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id")), request_body(content = Object, content_type = "application/json", description = "{limit, before?, checkpoint?, metadata?}"), responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn history_post(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Option<web::Json<Value>>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let id = thread_id(&req)?;
-    let body = body.map(web::Json::into_inner).unwrap_or(Value::Null);
+    let body = body_json(&body)?;
     let limit = body
         .get("limit")
         .and_then(Value::as_u64)
@@ -826,6 +878,8 @@ async fn history_post(
     Ok(HttpResponse::Ok().json(history(&state, &id, limit, before, from, metadata).await?))
 }
 
+/// A thread's states, newest first.
+#[utoipa::path(get, path = "/api/v1/chat/threads/{thread_id}/history", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id"), ("limit" = Option<u32>, Query, description = "At most this many (10)"), ("before" = Option<String>, Query, description = "Only checkpoints before this id")), responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn history_get(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -1351,34 +1405,40 @@ fn wait_response(state: &AppState, c: Created) -> HttpResponse {
         .streaming(body)
 }
 
-async fn run_body(body: Option<web::Json<Value>>) -> ApiResult<RunCreate> {
+async fn run_body(body: web::Bytes) -> ApiResult<RunCreate> {
     parse_body(body)
 }
 
+/// Starts a run and streams it.
+#[utoipa::path(post, path = "/api/v1/chat/threads/{thread_id}/runs/stream", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id")), request_body(content = Object, content_type = "application/json", description = "Run request"), responses((status = 200, description = "Server-Sent Events (`event:` / `data:` / `id:`), metadata first", content_type = "text/event-stream", body = String), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn runs_stream(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Option<web::Json<Value>>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let id = thread_id(&req)?;
     let c = create_run(&state, Target::Thread(id), run_body(body).await?).await?;
     Ok(sse_response(&state, c))
 }
 
+/// Starts a run and answers its final values.
+#[utoipa::path(post, path = "/api/v1/chat/threads/{thread_id}/runs/wait", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id")), request_body(content = Object, content_type = "application/json", description = "Run request"), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn runs_wait(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Option<web::Json<Value>>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let id = thread_id(&req)?;
     let c = create_run(&state, Target::Thread(id), run_body(body).await?).await?;
     Ok(wait_response(&state, c))
 }
 
+/// Starts a run in the background.
+#[utoipa::path(post, path = "/api/v1/chat/threads/{thread_id}/runs", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id")), request_body(content = Object, content_type = "application/json", description = "Run request: {assistant_id, input?, command?, stream_mode?, multitask_strategy?, checkpoint?, ...}"), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn runs_create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Option<web::Json<Value>>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let id = thread_id(&req)?;
     let c = create_run(&state, Target::Thread(id), run_body(body).await?).await?;
@@ -1388,26 +1448,23 @@ async fn runs_create(
         .json(run_json(&c.run)))
 }
 
-async fn stateless_stream(
-    state: web::Data<AppState>,
-    body: Option<web::Json<Value>>,
-) -> ApiResult<HttpResponse> {
+/// Streams a run on a throw-away thread.
+#[utoipa::path(post, path = "/api/v1/chat/runs/stream", tag = TAG, request_body(content = Object, content_type = "application/json", description = "Run request"), responses((status = 200, description = "Server-Sent Events (`event:` / `data:` / `id:`), metadata first", content_type = "text/event-stream", body = String), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn stateless_stream(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
     let c = create_run(&state, Target::Stateless, run_body(body).await?).await?;
     Ok(sse_response(&state, c))
 }
 
-async fn stateless_wait(
-    state: web::Data<AppState>,
-    body: Option<web::Json<Value>>,
-) -> ApiResult<HttpResponse> {
+/// Runs on a throw-away thread and answers the final values.
+#[utoipa::path(post, path = "/api/v1/chat/runs/wait", tag = TAG, request_body(content = Object, content_type = "application/json", description = "Run request"), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn stateless_wait(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
     let c = create_run(&state, Target::Stateless, run_body(body).await?).await?;
     Ok(wait_response(&state, c))
 }
 
-async fn stateless_create(
-    state: web::Data<AppState>,
-    body: Option<web::Json<Value>>,
-) -> ApiResult<HttpResponse> {
+/// Starts a run on a throw-away thread.
+#[utoipa::path(post, path = "/api/v1/chat/runs", tag = TAG, request_body(content = Object, content_type = "application/json", description = "Run request"), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn stateless_create(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
     let c = create_run(&state, Target::Stateless, run_body(body).await?).await?;
     let (content_location, _) = run_paths(&c);
     Ok(HttpResponse::Ok()
@@ -1415,12 +1472,11 @@ async fn stateless_create(
         .json(run_json(&c.run)))
 }
 
-async fn stateless_batch(
-    state: web::Data<AppState>,
-    body: Option<web::Json<Value>>,
-) -> ApiResult<HttpResponse> {
-    let items = match body.map(web::Json::into_inner) {
-        Some(Value::Array(items)) => items,
+/// Starts several runs on throw-away threads.
+#[utoipa::path(post, path = "/api/v1/chat/runs/batch", tag = TAG, request_body(content = Object, content_type = "application/json", description = "A list of run requests"), responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn stateless_batch(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let items = match body_json(&body)? {
+        Value::Array(items) => items,
         _ => {
             return Err(ApiError::validation(
                 "body",
@@ -1438,6 +1494,8 @@ async fn stateless_batch(
     Ok(HttpResponse::Ok().json(out))
 }
 
+/// A thread's runs, newest first.
+#[utoipa::path(get, path = "/api/v1/chat/threads/{thread_id}/runs", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id"), ("limit" = Option<u32>, Query, description = "At most this many (10)"), ("offset" = Option<u32>, Query, description = "Skip this many"), ("status" = Option<String>, Query, description = "Only runs with this status")), responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn runs_list(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -1475,11 +1533,15 @@ async fn existing_run(state: &AppState, thread: &str, run: &str) -> ApiResult<Ru
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("Run {run} not found")))
 }
 
+/// A run.
+#[utoipa::path(get, path = "/api/v1/chat/threads/{thread_id}/runs/{run_id}", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id"), ("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn run_get(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let (tid, rid) = (thread_id(&req)?, run_id(&req)?);
     Ok(HttpResponse::Ok().json(run_json(&existing_run(&state, &tid, &rid).await?)))
 }
 
+/// Deletes a finished run.
+#[utoipa::path(delete, path = "/api/v1/chat/threads/{thread_id}/runs/{run_id}", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id"), ("run_id" = Uuid, Path, description = "Run id")), responses((status = 204, description = "Done"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn run_delete(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let (tid, rid) = (thread_id(&req)?, run_id(&req)?);
     existing_run(&state, &tid, &rid).await?;
@@ -1493,6 +1555,8 @@ async fn run_delete(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<H
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Cancels a pending or running run.
+#[utoipa::path(post, path = "/api/v1/chat/threads/{thread_id}/runs/{run_id}/cancel", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id"), ("run_id" = Uuid, Path, description = "Run id"), ("wait" = Option<bool>, Query, description = "Wait until it stopped"), ("action" = Option<String>, Query, description = "interrupt (default) or rollback")), responses((status = 202, description = "Cancelling"), (status = 204, description = "Done"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn run_cancel(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -1529,6 +1593,8 @@ async fn run_cancel(
     Ok(HttpResponse::Accepted().finish())
 }
 
+/// Waits for a run and answers the thread's final values.
+#[utoipa::path(get, path = "/api/v1/chat/threads/{thread_id}/runs/{run_id}/join", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id"), ("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn run_join(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let (tid, rid) = (thread_id(&req)?, run_id(&req)?);
     existing_run(&state, &tid, &rid).await?;
@@ -1585,12 +1651,16 @@ async fn join_stream(
     Ok(res.body(stored))
 }
 
+/// Joins a run's stream (replays after Last-Event-ID).
+#[utoipa::path(get, path = "/api/v1/chat/threads/{thread_id}/runs/{run_id}/stream", tag = TAG, params(("thread_id" = Uuid, Path, description = "Thread id"), ("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Server-Sent Events (`event:` / `data:` / `id:`), metadata first", content_type = "text/event-stream", body = String), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn run_join_stream(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let (tid, rid) = (thread_id(&req)?, run_id(&req)?);
     let run = existing_run(&state, &tid, &rid).await?;
     join_stream(&state, &req, run, false).await
 }
 
+/// Joins a run's stream.
+#[utoipa::path(get, path = "/api/v1/chat/runs/{run_id}/stream", tag = TAG, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Server-Sent Events (`event:` / `data:` / `id:`), metadata first", content_type = "text/event-stream", body = String), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn stateless_join_stream(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -1645,13 +1715,22 @@ fn item_json(i: &fustat_runtime::store::StoreItem) -> Value {
     v
 }
 
-async fn store_put(state: web::Data<AppState>, Json(body): Json<Value>) -> ApiResult<HttpResponse> {
+/// Stores a document.
+#[utoipa::path(put, path = "/api/v1/chat/store/items", tag = TAG, request_body(content = Object, content_type = "application/json", description = "{namespace: [labels], key, value: object}"), responses((status = 204, description = "Done"), (status = 422, body = ErrorBody)))]
+async fn store_put(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let body = body_json(&body)?;
     let ns = namespace_of(body.get("namespace"), "namespace")?;
     let key = body
         .get("key")
         .and_then(Value::as_str)
         .filter(|k| !k.is_empty())
         .ok_or_else(|| ApiError::validation("key", "must be a non-empty string"))?;
+    if ns.join(".").len() > 1024 || key.len() > 1024 {
+        return Err(ApiError::validation(
+            "namespace",
+            "the namespace (joined with dots) and the key must each be at most 1024 bytes",
+        ));
+    }
     let value = body.get("value").cloned().unwrap_or(Value::Null);
     if !value.is_object() {
         return Err(ApiError::validation("value", "must be an object"));
@@ -1665,6 +1744,8 @@ async fn store_put(state: web::Data<AppState>, Json(body): Json<Value>) -> ApiRe
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A document, or null.
+#[utoipa::path(get, path = "/api/v1/chat/store/items", tag = TAG, params(("namespace" = Option<String>, Query, description = "Labels joined with dots"), ("key" = String, Query, description = "The key")), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn store_get(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
@@ -1689,10 +1770,10 @@ async fn store_get(
     Ok(HttpResponse::Ok().json(item.as_ref().map(item_json)))
 }
 
-async fn store_delete(
-    state: web::Data<AppState>,
-    Json(body): Json<Value>,
-) -> ApiResult<HttpResponse> {
+/// Deletes a document.
+#[utoipa::path(delete, path = "/api/v1/chat/store/items", tag = TAG, request_body(content = Object, content_type = "application/json", description = "{namespace, key}"), responses((status = 204, description = "Done"), (status = 422, body = ErrorBody)))]
+async fn store_delete(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let body = body_json(&body)?;
     let ns = namespace_of(body.get("namespace"), "namespace")?;
     let key = body
         .get("key")
@@ -1712,11 +1793,10 @@ fn usize_of(v: Option<&Value>, default: usize) -> usize {
         .map_or(default, |n| usize::try_from(n).unwrap_or(default))
 }
 
-async fn store_search(
-    state: web::Data<AppState>,
-    body: Option<web::Json<Value>>,
-) -> ApiResult<HttpResponse> {
-    let body = body.map(web::Json::into_inner).unwrap_or(Value::Null);
+/// Searches documents.
+#[utoipa::path(post, path = "/api/v1/chat/store/items/search", tag = TAG, request_body(content = Object, content_type = "application/json", description = "{namespace_prefix, filter?, query?, limit, offset}"), responses((status = 200, body = Object), (status = 422, body = ErrorBody)))]
+async fn store_search(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let body = body_json(&body)?;
     let filter = match body.get("filter") {
         Some(Value::Object(o)) => o.clone(),
         None | Some(Value::Null) => Map::new(),
@@ -1741,11 +1821,10 @@ async fn store_search(
     Ok(HttpResponse::Ok().json(json!({"items": items.iter().map(item_json).collect::<Vec<_>>()})))
 }
 
-async fn store_namespaces(
-    state: web::Data<AppState>,
-    body: Option<web::Json<Value>>,
-) -> ApiResult<HttpResponse> {
-    let body = body.map(web::Json::into_inner).unwrap_or(Value::Null);
+/// Lists namespaces.
+#[utoipa::path(post, path = "/api/v1/chat/store/namespaces", tag = TAG, request_body(content = Object, content_type = "application/json", description = "{prefix?, suffix?, max_depth?, limit, offset}"), responses((status = 200, body = Object), (status = 422, body = ErrorBody)))]
+async fn store_namespaces(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let body = body_json(&body)?;
     let namespaces = state
         .engine
         .store()
@@ -1763,6 +1842,51 @@ async fn store_namespaces(
         .map_err(store_err)?;
     Ok(HttpResponse::Ok().json(json!({"namespaces": namespaces})))
 }
+
+/// OpenAPI paths of the Hub protocol.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    info,
+    assistants_search,
+    assistants_count,
+    assistant_get,
+    assistant_graph,
+    assistant_schemas,
+    assistant_subgraphs,
+    thread_create,
+    threads_search,
+    threads_count,
+    thread_get,
+    thread_patch,
+    thread_delete,
+    thread_copy,
+    state_get,
+    state_update,
+    state_post_checkpoint,
+    state_get_at,
+    history_post,
+    history_get,
+    runs_create,
+    runs_list,
+    runs_stream,
+    runs_wait,
+    run_get,
+    run_delete,
+    run_cancel,
+    run_join,
+    run_join_stream,
+    stateless_create,
+    stateless_stream,
+    stateless_wait,
+    stateless_batch,
+    stateless_join_stream,
+    store_put,
+    store_get,
+    store_delete,
+    store_search,
+    store_namespaces
+))]
+pub struct Doc;
 
 /// The LangGraph Platform routes, under `/chat`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
