@@ -281,6 +281,36 @@ async fn official_python_client_holds_whole_conversations(db: TestDatabase) {
     assert_eq!(s, 200);
     assert!(history.as_array().unwrap().len() >= 4);
     assert!(threads.iter().all(|t| t["status"] != "busy"));
+    // The resumable run's events were stored: a client rejoining after the restart gets
+    // all of them.
+    let mut replayed = None;
+    for t in threads {
+        let tid = t["thread_id"].as_str().unwrap();
+        let (_, runs) = http(
+            reqwest::Method::GET,
+            &format!("{}/threads/{tid}/runs?limit=100", again.url),
+            None,
+        )
+        .await;
+        for r in runs.as_array().unwrap() {
+            if r["kwargs"]["stream_resumable"] == true {
+                let res = reqwest::Client::new()
+                    .get(format!(
+                        "{}/threads/{tid}/runs/{}/stream",
+                        again.url,
+                        r["run_id"].as_str().unwrap()
+                    ))
+                    .header("last-event-id", "-1")
+                    .send()
+                    .await
+                    .unwrap();
+                replayed = Some(res.text().await.unwrap());
+            }
+        }
+    }
+    let replayed = replayed.expect("the resumable run is listed");
+    assert!(replayed.starts_with("event: metadata\n"), "{replayed}");
+    assert!(replayed.contains("You said: slow resumable"));
     again.handle.stop(true).await;
     pool.shutdown().await;
 }

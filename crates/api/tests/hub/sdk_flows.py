@@ -224,6 +224,20 @@ def cancel_and_multitask():
     runs = client.runs.list(tid, limit=100)
     check(len(runs) == 6, f"the thread lists its runs ({len(runs)})")
 
+    # A client that goes away cancels its run with on_disconnect=cancel, not otherwise.
+    for mode, expected in (("cancel", {"interrupted"}), ("continue", {"success"})):
+        stream = client.runs.stream(tid, AGENT, input=human(f"slow {mode}"),
+                                    stream_mode="messages-tuple", on_disconnect=mode)
+        run_id = None
+        for part in stream:
+            if part.event == "metadata":
+                run_id = part.data["run_id"]
+            if part.event == "messages":
+                break
+        stream.close()
+        run = wait_status(tid, run_id, {"interrupted", "success", "error"})
+        check(run["status"] in expected, f"on_disconnect={mode}: the run ends {run['status']}")
+
 
 def resumable():
     tid = client.threads.create()["thread_id"]
