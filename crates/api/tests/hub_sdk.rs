@@ -94,6 +94,22 @@ fn scripted_llm() -> FakeLlm {
     llm
 }
 
+/// Runs a client script against the server and checks it passed.
+async fn run_client(mut cmd: tokio::process::Command, env: &[(&str, String)], passed: &str) {
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.kill_on_drop(true).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the client flows failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains(passed), "{stdout}");
+}
+
 struct Server {
     url: String,
     handle: actix_web::dev::ServerHandle,
@@ -199,49 +215,28 @@ async fn official_python_client_holds_whole_conversations(db: TestDatabase) {
     .await;
     assert_eq!(s, 200, "{orch}");
 
-    let out = tokio::process::Command::new(&python)
-        .arg(script())
-        .env("FUSTAT_URL", &server.url)
-        .env("AGENT_ID", agent["id"].as_str().unwrap())
-        .env("GUARDED_AGENT_ID", guarded["id"].as_str().unwrap())
-        .env("ORCHESTRATOR_ID", orch["id"].as_str().unwrap())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "the SDK flows failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("all flows passed"));
+    let ids = [
+        ("FUSTAT_URL", server.url.clone()),
+        ("AGENT_ID", agent["id"].as_str().unwrap().to_owned()),
+        (
+            "GUARDED_AGENT_ID",
+            guarded["id"].as_str().unwrap().to_owned(),
+        ),
+        ("ORCHESTRATOR_ID", orch["id"].as_str().unwrap().to_owned()),
+    ];
+    let mut py = tokio::process::Command::new(&python);
+    py.arg(script());
+    run_client(py, &ids, "all flows passed").await;
 
     // The JavaScript client, in the version Hub pins and the current one.
     match js_clients() {
         Some(dir) => {
             for pkg in ["langgraph-sdk-0.1", "langgraph-sdk-1"] {
-                let out = tokio::process::Command::new("node")
-                    .arg(script().with_file_name("sdk_flows.cjs"))
+                let mut node = tokio::process::Command::new("node");
+                node.arg(script().with_file_name("sdk_flows.cjs"))
                     .arg(pkg)
-                    .env("HUB_JS", &dir)
-                    .env("FUSTAT_URL", &server.url)
-                    .env("AGENT_ID", agent["id"].as_str().unwrap())
-                    .env("GUARDED_AGENT_ID", guarded["id"].as_str().unwrap())
-                    .env("ORCHESTRATOR_ID", orch["id"].as_str().unwrap())
-                    .kill_on_drop(true)
-                    .output()
-                    .await
-                    .unwrap();
-                let stdout = String::from_utf8_lossy(&out.stdout);
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                println!("{stdout}");
-                assert!(
-                    out.status.success(),
-                    "the {pkg} flows failed:\n{stdout}\n{stderr}"
-                );
-                assert!(stdout.contains(&format!("all {pkg} flows passed")));
+                    .env("HUB_JS", &dir);
+                run_client(node, &ids, &format!("all {pkg} flows passed")).await;
             }
         }
         None => {

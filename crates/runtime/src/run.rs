@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::{
     CheckpointDelta, CheckpointMeta, CheckpointSource, DynCheckpointer, MAIN_CHANNEL,
-    MemoryCheckpointer, new_checkpoint_id,
+    MemoryCheckpointer, ThreadState, new_checkpoint_id,
 };
 use crate::error::RunError;
 use crate::event::{EventKind, RunErrorInfo, RunEvent, RunStatus};
@@ -185,16 +185,8 @@ impl Runtime {
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let thread_id = request.thread_id.clone();
         let base = self
-            .checkpointer
-            .get(&thread_id, request.checkpoint_id.as_deref())
+            .base(&thread_id, request.checkpoint_id.as_deref())
             .await?;
-        if base.is_none()
-            && let Some(id) = &request.checkpoint_id
-        {
-            return Err(RunError::InvalidInput(format!(
-                "checkpoint {id} does not exist in thread {thread_id}"
-            )));
-        }
         let mut state = base
             .as_ref()
             .map(RunState::from_thread_state)
@@ -329,16 +321,8 @@ impl Runtime {
         update: StateUpdate,
     ) -> Result<CheckpointMeta, RunError> {
         let base = self
-            .checkpointer
-            .get(thread_id, update.checkpoint_id.as_deref())
+            .base(thread_id, update.checkpoint_id.as_deref())
             .await?;
-        if base.is_none()
-            && let Some(id) = &update.checkpoint_id
-        {
-            return Err(RunError::InvalidInput(format!(
-                "checkpoint {id} does not exist in thread {thread_id}"
-            )));
-        }
         let mut state = base
             .as_ref()
             .map(RunState::from_thread_state)
@@ -369,6 +353,24 @@ impl Runtime {
         };
         self.checkpointer.put(meta.clone(), delta).await?;
         Ok(meta)
+    }
+
+    /// The state a run or an update starts from: `checkpoint_id`'s, or the head's (None
+    /// for an empty thread). An unknown checkpoint is invalid input.
+    async fn base(
+        &self,
+        thread_id: &str,
+        checkpoint_id: Option<&str>,
+    ) -> Result<Option<ThreadState>, RunError> {
+        let base = self.checkpointer.get(thread_id, checkpoint_id).await?;
+        if base.is_none()
+            && let Some(id) = checkpoint_id
+        {
+            return Err(RunError::InvalidInput(format!(
+                "checkpoint {id} does not exist in thread {thread_id}"
+            )));
+        }
+        Ok(base)
     }
 
     fn meta(

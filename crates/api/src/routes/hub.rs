@@ -1405,8 +1405,34 @@ fn wait_response(state: &AppState, c: Created) -> HttpResponse {
         .streaming(body)
 }
 
-async fn run_body(body: web::Bytes) -> ApiResult<RunCreate> {
-    parse_body(body)
+/// How a run-creating endpoint answers.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    /// The run's event stream.
+    Stream,
+    /// The final values, once the run is over.
+    Wait,
+    /// The run, at once (it works in the background).
+    Background,
+}
+
+async fn answer(
+    state: &AppState,
+    target: Target,
+    body: web::Bytes,
+    how: Answer,
+) -> ApiResult<HttpResponse> {
+    let c = create_run(state, target, parse_body(body)?).await?;
+    Ok(match how {
+        Answer::Stream => sse_response(state, c),
+        Answer::Wait => wait_response(state, c),
+        Answer::Background => {
+            let (content_location, _) = run_paths(&c);
+            HttpResponse::Ok()
+                .insert_header(("content-location", content_location))
+                .json(run_json(&c.run))
+        }
+    })
 }
 
 /// Starts a run and streams it.
@@ -1416,9 +1442,13 @@ async fn runs_stream(
     req: HttpRequest,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let id = thread_id(&req)?;
-    let c = create_run(&state, Target::Thread(id), run_body(body).await?).await?;
-    Ok(sse_response(&state, c))
+    answer(
+        &state,
+        Target::Thread(thread_id(&req)?),
+        body,
+        Answer::Stream,
+    )
+    .await
 }
 
 /// Starts a run and answers its final values.
@@ -1428,9 +1458,7 @@ async fn runs_wait(
     req: HttpRequest,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let id = thread_id(&req)?;
-    let c = create_run(&state, Target::Thread(id), run_body(body).await?).await?;
-    Ok(wait_response(&state, c))
+    answer(&state, Target::Thread(thread_id(&req)?), body, Answer::Wait).await
 }
 
 /// Starts a run in the background.
@@ -1440,36 +1468,31 @@ async fn runs_create(
     req: HttpRequest,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let id = thread_id(&req)?;
-    let c = create_run(&state, Target::Thread(id), run_body(body).await?).await?;
-    let (content_location, _) = run_paths(&c);
-    Ok(HttpResponse::Ok()
-        .insert_header(("content-location", content_location))
-        .json(run_json(&c.run)))
+    answer(
+        &state,
+        Target::Thread(thread_id(&req)?),
+        body,
+        Answer::Background,
+    )
+    .await
 }
 
 /// Streams a run on a throw-away thread.
 #[utoipa::path(post, path = "/api/v1/chat/runs/stream", tag = TAG, request_body(content = Object, content_type = "application/json", description = "Run request"), responses((status = 200, description = "Server-Sent Events (`event:` / `data:` / `id:`), metadata first", content_type = "text/event-stream", body = String), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn stateless_stream(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
-    let c = create_run(&state, Target::Stateless, run_body(body).await?).await?;
-    Ok(sse_response(&state, c))
+    answer(&state, Target::Stateless, body, Answer::Stream).await
 }
 
 /// Runs on a throw-away thread and answers the final values.
 #[utoipa::path(post, path = "/api/v1/chat/runs/wait", tag = TAG, request_body(content = Object, content_type = "application/json", description = "Run request"), responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn stateless_wait(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
-    let c = create_run(&state, Target::Stateless, run_body(body).await?).await?;
-    Ok(wait_response(&state, c))
+    answer(&state, Target::Stateless, body, Answer::Wait).await
 }
 
 /// Starts a run on a throw-away thread.
 #[utoipa::path(post, path = "/api/v1/chat/runs", tag = TAG, request_body(content = Object, content_type = "application/json", description = "Run request"), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn stateless_create(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
-    let c = create_run(&state, Target::Stateless, run_body(body).await?).await?;
-    let (content_location, _) = run_paths(&c);
-    Ok(HttpResponse::Ok()
-        .insert_header(("content-location", content_location))
-        .json(run_json(&c.run)))
+    answer(&state, Target::Stateless, body, Answer::Background).await
 }
 
 /// Starts several runs on throw-away threads.
