@@ -204,6 +204,32 @@ impl ProviderConfig {
     }
 }
 
+/// The HTTP client for these timeouts, shared by the model clients built with them on
+/// this thread: one connection pool instead of a new client (new TCP and TLS connections)
+/// per model, which is per run in a service that builds agents per message.
+///
+/// Per thread, not per process: a pooled connection belongs to the runtime that opened
+/// it, and each actix worker (and each test) runs its own runtime on its own thread.
+fn shared_http_client(connect: Duration, idle: Duration) -> Result<reqwest::Client, ModelError> {
+    thread_local! {
+        static CLIENTS: std::cell::RefCell<
+            std::collections::HashMap<(Duration, Duration), reqwest::Client>,
+        > = std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    if let Some(c) = CLIENTS.with(|m| m.borrow().get(&(connect, idle)).cloned()) {
+        return Ok(c);
+    }
+    let client = reqwest::Client::builder()
+        .connect_timeout(connect)
+        .read_timeout(idle)
+        .build()
+        .map_err(|e| ModelError::Config {
+            message: format!("could not build the HTTP client: {e}"),
+        })?;
+    CLIENTS.with(|m| m.borrow_mut().insert((connect, idle), client.clone()));
+    Ok(client)
+}
+
 /// A model behind an OpenAI-compatible chat-completions endpoint.
 pub struct OpenAiCompatible {
     client: Client<Box<dyn Config>>,
@@ -245,13 +271,7 @@ impl OpenAiCompatible {
         } else {
             Box::new(OpenAIConfig::new().with_api_base(base).with_api_key(key))
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.idle_timeout)
-            .build()
-            .map_err(|e| ModelError::Config {
-                message: format!("could not build the HTTP client: {e}"),
-            })?;
+        let http = shared_http_client(config.connect_timeout, config.idle_timeout)?;
         let service = tower::ServiceBuilder::new()
             .layer(OpenAIRetryLayer::new(config.max_retries as usize))
             .service(ReqwestService::new(http));
