@@ -90,5 +90,48 @@ impl From<PersistenceError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// 503 when the database cannot be reached right now, else 500 (cause logged).
+    pub fn storage(cause: &dyn std::fmt::Display, unavailable: bool) -> Self {
+        if unavailable {
+            tracing::error!(error = %cause, "database unavailable");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Database unavailable")
+        } else {
+            ApiError::internal(cause)
+        }
+    }
+
+    /// A checkpoint store failure: 503 when the database is unavailable, else 500.
+    pub fn checkpoint(err: &fustat_runtime::checkpoint::CheckpointError) -> Self {
+        let unavailable = matches!(
+            err,
+            fustat_runtime::checkpoint::CheckpointError::Unavailable(_)
+        );
+        ApiError::storage(err, unavailable)
+    }
+
+    /// A run that could not start: 409 for input that does not apply to the
+    /// conversation's state, 503 when the database is unavailable, else 500.
+    pub fn run_start(err: fustat_runtime::RunError) -> Self {
+        match err {
+            fustat_runtime::RunError::InvalidInput(m) => ApiError::new(StatusCode::CONFLICT, m),
+            fustat_runtime::RunError::Checkpoint(e) => ApiError::checkpoint(&e),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<fustat_persistence::hub::HubError> for ApiError {
+    fn from(err: fustat_persistence::hub::HubError) -> Self {
+        let unavailable = err.is_unavailable();
+        match err {
+            fustat_persistence::hub::HubError::ThreadExists(id) => {
+                ApiError::new(StatusCode::CONFLICT, format!("Thread {id} already exists"))
+            }
+            other => ApiError::storage(&other, unavailable),
+        }
+    }
+}
+
 /// Handler results.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -84,6 +84,17 @@ pub enum HubError {
     Db(#[from] DbErr),
 }
 
+impl HubError {
+    /// True when the database cannot be reached right now (no free connection, the
+    /// connection was lost): trying again later may work.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            HubError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
+        )
+    }
+}
+
 fn thread_record(m: thread::Model) -> ThreadRecord {
     ThreadRecord {
         thread_id: m.thread_id,

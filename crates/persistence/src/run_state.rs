@@ -28,7 +28,11 @@ use serde_json::Value;
 use crate::entities::{checkpoint, checkpoint_write, pending_write, store_item};
 
 fn storage(e: DbErr) -> CheckpointError {
-    CheckpointError::Storage(e.to_string())
+    if matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        CheckpointError::Unavailable(e.to_string())
+    } else {
+        CheckpointError::Storage(e.to_string())
+    }
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> CheckpointError {

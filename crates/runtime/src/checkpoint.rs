@@ -211,6 +211,10 @@ pub enum CheckpointError {
     /// The storage failed.
     #[error("checkpoint storage failed: {0}")]
     Storage(String),
+    /// The storage cannot be reached right now (no free connection, connection lost);
+    /// trying again later may work.
+    #[error("checkpoint storage is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Stores checkpoints. Implementations must make [`Checkpointer::put`] atomic: either the

@@ -261,10 +261,6 @@ pub struct HubRuns {
     engine: Engine,
 }
 
-fn busy(e: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(&e)
-}
-
 impl HubRuns {
     /// Runs over `repo`, executed by `engine`.
     pub fn new(repo: HubRepo, engine: Engine) -> Self {
@@ -406,7 +402,7 @@ impl HubRuns {
         if let Err(e) = recorded {
             self.release(&control);
             self.forget_bus(&spec.run_id);
-            return Err(busy(e));
+            return Err(ApiError::from(e));
         }
         let this = self.clone();
         let persist = persist_rx.map(|rx| {
@@ -697,7 +693,7 @@ impl HubRuns {
 
     /// Replays the stored events of a finished resumable run after `after`.
     pub async fn replay_stored(&self, run_id: &str, after: Option<i64>) -> ApiResult<Bytes> {
-        let events = self.repo.events_after(run_id, after).await.map_err(busy)?;
+        let events = self.repo.events_after(run_id, after).await.map_err(ApiError::from)?;
         Ok(Bytes::from(
             events
                 .iter()

@@ -250,10 +250,7 @@ async fn start(
         .runtime()
         .start(assistant.graph.clone(), request)
         .await
-        .map_err(|e| match e {
-            fustat_runtime::RunError::InvalidInput(m) => ApiError::new(StatusCode::CONFLICT, m),
-            other => ApiError::internal(&other),
-        })?;
+        .map_err(ApiError::run_start)?;
     Ok((handle, slot))
 }
 
@@ -491,7 +488,7 @@ pub async fn reset(
         .checkpointer()
         .delete_thread(&thread)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::checkpoint(&e))?;
     Ok(web::Json(MessageOut::new(
         "Conversation reset successfully",
     )))

@@ -35,20 +35,15 @@ fn ts(t: &chrono::DateTime<chrono::Utc>) -> String {
 }
 
 fn db(e: HubError) -> ApiError {
-    match e {
-        HubError::ThreadExists(id) => {
-            ApiError::new(StatusCode::CONFLICT, format!("Thread {id} already exists"))
-        }
-        HubError::Db(e) => ApiError::internal(&e),
-    }
+    ApiError::from(e)
 }
 
 fn unprocessable(m: String) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m)
 }
 
-fn cp_err(e: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(&e)
+fn cp_err(e: fustat_runtime::checkpoint::CheckpointError) -> ApiError {
+    ApiError::checkpoint(&e)
 }
 
 fn hub(state: &AppState) -> &HubRuns {
@@ -796,7 +791,7 @@ async fn state_update(
         .await
         .map_err(|e| match e {
             fustat_runtime::RunError::InvalidInput(m) => ApiError::new(StatusCode::NOT_FOUND, m),
-            other => ApiError::internal(&other),
+            other => ApiError::run_start(other),
         })?;
     refresh_thread_status(&state, &id).await?;
     Ok(HttpResponse::Ok().json(json!({"checkpoint": {
