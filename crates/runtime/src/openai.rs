@@ -274,8 +274,10 @@ impl OpenAiCompatible {
         let http = shared_http_client(config.connect_timeout, config.idle_timeout)?;
         let service = tower::ServiceBuilder::new()
             .layer(OpenAIRetryLayer::new(config.max_retries as usize))
-            .service(ReqwestService::new(http));
-        let client = Client::with_config(cfg).with_http_service(service);
+            .service(ReqwestService::new(http.clone()));
+        // `Client::build`, not `with_config`: the latter builds (and throws away) a default
+        // HTTP client, loading the system's root certificates on every model built.
+        let client = Client::build(http, cfg).with_http_service(service);
         Ok(OpenAiCompatible {
             client,
             model: config.model,

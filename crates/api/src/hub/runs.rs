@@ -693,7 +693,11 @@ impl HubRuns {
 
     /// Replays the stored events of a finished resumable run after `after`.
     pub async fn replay_stored(&self, run_id: &str, after: Option<i64>) -> ApiResult<Bytes> {
-        let events = self.repo.events_after(run_id, after).await.map_err(ApiError::from)?;
+        let events = self
+            .repo
+            .events_after(run_id, after)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Bytes::from(
             events
                 .iter()
