@@ -1,6 +1,6 @@
 //! S5: MCP tool calls through the session pool against the test kit's fixture server over
 //! stdio: warm calls on one live session, and a fresh client per call (spawn, handshake,
-//! call, stop), as `crates/mcp-client/examples/mcp_latency.rs` measures them.
+//! call, stop; the stop is not counted).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

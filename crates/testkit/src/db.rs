@@ -135,23 +135,32 @@ pub async fn postgres() -> Result<Option<TestDatabase>, TestDbError> {
         eprintln!("note: {POSTGRES_URL_VAR} is not set; skipping the PostgreSQL half of this test");
         return Ok(None);
     };
+    postgres_on(&admin_url)
+        .await
+        .map(Some)
+        .map_err(|e| TestDbError(format!("{POSTGRES_URL_VAR}: {e}")))
+}
+
+/// A new, empty PostgreSQL database on the server of `admin_url` (a connection that may
+/// create databases), dropped with the value.
+pub async fn postgres_on(admin_url: &str) -> Result<TestDatabase, TestDbError> {
     let name = unique_name();
-    let admin = admin_connect(&admin_url).await.map_err(|e| {
-        TestDbError(format!(
-            "{POSTGRES_URL_VAR} is set but the server cannot be reached: {e}"
-        ))
-    })?;
+    let admin = admin_connect(admin_url)
+        .await
+        .map_err(|e| TestDbError(format!("the PostgreSQL server cannot be reached: {e}")))?;
     admin
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await
-        .map_err(|e| TestDbError(format!("cannot create test database {name}: {e}")))?;
+        .map_err(|e| TestDbError(format!("cannot create database {name}: {e}")))?;
     let _ = admin.close().await;
-    let mut url = url::Url::parse(&admin_url)
-        .map_err(|e| TestDbError(format!("{POSTGRES_URL_VAR} is not a URL: {e}")))?;
+    let mut url = url::Url::parse(admin_url).map_err(|e| TestDbError(format!("not a URL: {e}")))?;
     url.set_path(&format!("/{name}"));
-    Ok(Some(TestDatabase {
+    Ok(TestDatabase {
         url: url.to_string(),
         backend: TestBackend::Postgres,
-        cleanup: Cleanup::DropDatabase { admin_url, name },
-    }))
+        cleanup: Cleanup::DropDatabase {
+            admin_url: admin_url.to_owned(),
+            name,
+        },
+    })
 }
