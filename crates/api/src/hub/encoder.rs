@@ -32,6 +32,10 @@ pub enum Mode {
     Tasks,
     /// Checkpoints as written.
     Checkpoints,
+    /// Tool calls starting and ending.
+    Tools,
+    /// Sub-agents starting and ending (`lifecycle|<namespace>`).
+    Lifecycle,
 }
 
 impl Mode {
@@ -47,6 +51,8 @@ impl Mode {
             "events" => Mode::Events,
             "tasks" => Mode::Tasks,
             "checkpoints" => Mode::Checkpoints,
+            "tools" => Mode::Tools,
+            "lifecycle" => Mode::Lifecycle,
             _ => return None,
         })
     }
@@ -93,6 +99,8 @@ pub struct Encoder {
     pub error: Option<Value>,
     /// The interrupts the run paused on.
     pub interrupts: Vec<Interrupt>,
+    /// The sub-agent namespace events last came from (for `lifecycle`).
+    active_ns: Option<Vec<String>>,
 }
 
 /// The error event payload: `{"error": "<Name>", "message": "…"}`.
@@ -125,6 +133,7 @@ impl Encoder {
             last_values: None,
             error: None,
             interrupts: Vec::new(),
+            active_ns: None,
         }
     }
 
@@ -305,9 +314,58 @@ impl Encoder {
         }
     }
 
+    fn lifecycle_event(&self, out: &mut Vec<Out>, ns: &[String], what: &str, error: Option<Value>) {
+        let mut data = json!({"event": what, "namespace": ns});
+        if let (Some(e), Some(o)) = (error, data.as_object_mut()) {
+            o.insert("error".into(), e);
+        }
+        out.push(Out {
+            event: format!("lifecycle|{}", ns.join("|")),
+            data,
+        });
+    }
+
+    /// `lifecycle` events: a sub-agent starts when events first come from its namespace
+    /// and completes when they stop (or fails or pauses with the run).
+    fn lifecycle(&mut self, out: &mut Vec<Out>, ev: &RunEvent) {
+        let ending = match &ev.kind {
+            EventKind::Error { error } => Some(("failed", Some(error_out(error)))),
+            EventKind::Interrupted { .. } => Some(("interrupted", None)),
+            EventKind::Finished { .. } => Some(("completed", None)),
+            _ => None,
+        };
+        if let Some((what, error)) = ending {
+            if let Some(ns) = self.active_ns.take() {
+                self.lifecycle_event(out, &ns, what, error);
+            }
+            return;
+        }
+        if self.active_ns.as_deref() == Some(ev.namespace.as_slice()) {
+            return;
+        }
+        if let Some(prev) = self.active_ns.take() {
+            self.lifecycle_event(out, &prev, "completed", None);
+        }
+        if !ev.namespace.is_empty() {
+            self.lifecycle_event(out, &ev.namespace, "started", None);
+            self.active_ns = Some(ev.namespace.clone());
+        }
+    }
+
+    fn tool_event(&self, out: &mut Vec<Out>, ev: &RunEvent, data: Value) {
+        if self.wants(Mode::Tools)
+            && let Some(name) = self.name("tools", &ev.namespace, false)
+        {
+            out.push(Out { event: name, data });
+        }
+    }
+
     /// The SSE events for one run event.
     pub fn encode(&mut self, ev: &RunEvent) -> Vec<Out> {
         let mut out = Vec::new();
+        if self.wants(Mode::Lifecycle) {
+            self.lifecycle(&mut out, ev);
+        }
         match &ev.kind {
             EventKind::RunStarted { messages, .. } => {
                 self.messages = messages.clone();
@@ -353,6 +411,14 @@ impl Encoder {
                 }
             }
             EventKind::ToolResult { message, .. } => {
+                let data = if message.is_error {
+                    json!({"event": "on_tool_error", "toolCallId": message.tool_call_id,
+                        "name": message.name, "error": message.text()})
+                } else {
+                    json!({"event": "on_tool_end", "toolCallId": message.tool_call_id,
+                        "name": message.name, "output": message_out(message)["content"]})
+                };
+                self.tool_event(&mut out, ev, data);
                 self.whole_message(&mut out, ev, message);
                 if self.wants(Mode::Events) {
                     out.push(Out {
@@ -364,6 +430,12 @@ impl Encoder {
                 }
             }
             EventKind::ToolCall { call, .. } => {
+                self.tool_event(
+                    &mut out,
+                    ev,
+                    json!({"event": "on_tool_start", "toolCallId": call.id, "name": call.name,
+                        "input": call.arguments}),
+                );
                 if self.wants(Mode::Events) {
                     out.push(Out {
                         event: "events".into(),
@@ -561,6 +633,50 @@ mod tests {
         let mut e = encoder(&[Mode::MessagesTuple], false);
         let out = e.encode(&ev(delta, vec!["researcher:1".into()]));
         assert_eq!(out[0].event, "messages");
+    }
+
+    #[test]
+    fn tool_and_lifecycle_events() {
+        use fustat_runtime::message::ToolCall;
+        let mut e = encoder(&[Mode::Tools, Mode::Lifecycle], true);
+        let call = ToolCall {
+            id: "c1".into(),
+            name: "search".into(),
+            arguments: json!({"q": "x"}),
+        };
+        let ns = vec!["researcher:1".to_owned()];
+        let out = e.encode(&ev(
+            EventKind::ToolCall {
+                call: call.clone(),
+                source: None,
+            },
+            ns.clone(),
+        ));
+        assert_eq!(out[0].event, "lifecycle|researcher:1");
+        assert_eq!(
+            out[0].data,
+            json!({"event": "started", "namespace": ["researcher:1"]})
+        );
+        assert_eq!(out[1].event, "tools|researcher:1");
+        assert_eq!(out[1].data["event"], "on_tool_start");
+        assert_eq!(out[1].data["toolCallId"], "c1");
+        let out = e.encode(&ev(
+            EventKind::ToolResult {
+                message: Message::tool_result(&call, "found", false),
+                duration_ms: 1,
+            },
+            ns,
+        ));
+        assert_eq!(out[0].data["event"], "on_tool_end");
+        assert_eq!(out[0].data["output"], "found");
+        let out = e.encode(&ev(
+            EventKind::TokenDelta {
+                message_id: "m".into(),
+                text: "back at the root".into(),
+            },
+            vec![],
+        ));
+        assert_eq!(out[0].data["event"], "completed");
     }
 
     #[test]

@@ -951,7 +951,7 @@ fn stream_modes(v: Option<&Value>) -> ApiResult<HashSet<Mode>> {
         modes.insert(Mode::parse(&n).ok_or_else(|| {
             ApiError::validation(
                 "stream_mode",
-                format!("unknown stream mode '{n}' (expected values, updates, messages, messages-tuple, custom, debug, events, tasks or checkpoints)"),
+                format!("unknown stream mode '{n}' (expected values, updates, messages, messages-tuple, custom, debug, events, tasks, checkpoints, tools or lifecycle)"),
             )
         })?);
     }

@@ -82,9 +82,11 @@ async function approval() {
     client.runs.stream(tid, GUARDED, {
       input: {},
       command: { resume: [{ type: "accept", args: request.action_request }] },
-      streamMode: ["values"],
+      streamMode: ["values", "tools"],
     }),
   );
+  const tools = resumed.filter((p) => p.event === "tools").map((p) => p.data.event);
+  check(tools.includes("on_tool_start") && tools.includes("on_tool_end"), "tool progress is streamed");
   const final = resumed.filter((p) => p.event === "values").pop().data.messages;
   check(textOf(final[final.length - 1]) === "tool said: from js", "approving runs the tool");
   const t = await client.threads.get(tid);
