@@ -39,6 +39,14 @@ pub fn string_null(name: &'static str, len: u32) -> ColumnDef {
     ColumnDef::new(name).string_len(len).null().take()
 }
 
+/// `timestamptz NOT NULL` (no default).
+pub fn timestamp(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .not_null()
+        .take()
+}
+
 /// `text NOT NULL`.
 pub fn text(name: &'static str) -> ColumnDef {
     ColumnDef::new(name).text().not_null().take()

@@ -3,17 +3,10 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::layout::{index, string, string_null, table};
+use crate::layout::{index, string, string_null, table, timestamp};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn created_at() -> ColumnDef {
-    ColumnDef::new("created_at")
-        .timestamp_with_time_zone()
-        .not_null()
-        .take()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -36,7 +29,7 @@ impl MigrationTrait for Migration {
                     .col(string_null("node", 255))
                     .col(ColumnDef::new("state_values").json_binary().not_null())
                     .col(ColumnDef::new("metadata").json_binary().not_null())
-                    .col(created_at())
+                    .col(timestamp("created_at"))
                     .primary_key(Index::create().col("thread_id").col("checkpoint_id"))
                     .take(),
             )
@@ -90,7 +83,7 @@ impl MigrationTrait for Migration {
                     .col(string("task_id", 255))
                     .col(string("channel", 255))
                     .col(ColumnDef::new("message").json_binary().not_null())
-                    .col(created_at())
+                    .col(timestamp("created_at"))
                     .primary_key(
                         Index::create()
                             .col("thread_id")
@@ -119,7 +112,7 @@ impl MigrationTrait for Migration {
                     .col(string("namespace", 1024))
                     .col(string("item_key", 1024))
                     .col(ColumnDef::new("value").json_binary().not_null())
-                    .col(created_at())
+                    .col(timestamp("created_at"))
                     .col(
                         ColumnDef::new("updated_at")
                             .timestamp_with_time_zone()

@@ -4,17 +4,10 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::layout::{index, string, table, text, text_null};
+use crate::layout::{index, string, table, text, text_null, timestamp};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn timestamp(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .not_null()
-        .take()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

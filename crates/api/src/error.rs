@@ -135,3 +135,29 @@ impl From<fustat_persistence::hub::HubError> for ApiError {
 
 /// Handler results.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use fustat_runtime::RunError;
+    use fustat_runtime::checkpoint::CheckpointError;
+
+    use super::*;
+
+    #[test]
+    fn storage_failures_are_503_when_the_database_is_unavailable() {
+        let e = ApiError::run_start(RunError::Checkpoint(CheckpointError::Unavailable(
+            "pool timed out".into(),
+        )));
+        assert_eq!(
+            (e.status, e.detail.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "Database unavailable")
+        );
+        let e = ApiError::run_start(RunError::Checkpoint(CheckpointError::Storage("x".into())));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let e = ApiError::run_start(RunError::InvalidInput("nothing to resume".into()));
+        assert_eq!(
+            (e.status, e.detail.as_str()),
+            (StatusCode::CONFLICT, "nothing to resume")
+        );
+    }
+}

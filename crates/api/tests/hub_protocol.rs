@@ -23,6 +23,23 @@ async fn refusals_and_framing(db: TestDatabase) {
     let agent = c.agent("Helper", &key, &[]).await;
     let aid = agent["id"].as_str().unwrap();
 
+    let r = c
+        .post(
+            "/api/v1/chat/threads",
+            &json!({"metadata": {"note": "a\u{0}b"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.detail().starts_with("body:"), "{}", r.detail());
+    let missing = uuid::Uuid::new_v4();
+    let r = c.get(&format!("/api/v1/chat/assistants/{missing}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.detail(), format!("Assistant {missing} not found"));
+    let r = c
+        .get(&format!("/api/v1/chat/assistants/{aid}/schemas"))
+        .await;
+    assert_eq!(r.json["graph_id"], "agent");
+
     let r = c.get("/api/v1/chat/threads/not-a-uuid").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.detail().contains("Invalid thread ID"), "{}", r.detail());

@@ -79,6 +79,9 @@ async fn tokens_roles_and_principals(db: TestDatabase) {
     let as_admin =
         |req: TestRequest| req.insert_header(("Authorization", format!("Bearer {}", admin.token)));
     let as_user = |req: TestRequest| req.insert_header(("X-Api-Key", user.token.clone()));
+    let new_token = |body: serde_json::Value| {
+        as_admin(TestRequest::post().uri("/api/v1/tokens").set_json(body))
+    };
 
     // Admin writes; the principal is recorded.
     let r = c
@@ -128,28 +131,16 @@ async fn tokens_roles_and_principals(db: TestDatabase) {
     assert_eq!(r.status, StatusCode::OK);
     assert!(!r.text.contains(&admin.token) && !r.text.contains("token_hash"));
     let r = c
-        .send(as_admin(
-            TestRequest::post()
-                .uri("/api/v1/tokens")
-                .set_json(json!({"name": "ci", "role": "user"})),
-        ))
+        .send(new_token(json!({"name": "ci", "role": "user"})))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let ci = r.json["token"].as_str().unwrap().to_owned();
     let r = c
-        .send(as_admin(
-            TestRequest::post()
-                .uri("/api/v1/tokens")
-                .set_json(json!({"name": "ci", "role": "user"})),
-        ))
+        .send(new_token(json!({"name": "ci", "role": "user"})))
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let r = c
-        .send(as_admin(
-            TestRequest::post()
-                .uri("/api/v1/tokens")
-                .set_json(json!({"name": "x", "role": "root"})),
-        ))
+        .send(new_token(json!({"name": "x", "role": "root"})))
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.detail().starts_with("role"), "{}", r.detail());

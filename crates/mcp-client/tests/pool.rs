@@ -2,12 +2,14 @@
 //! streamable HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use common::server;
 use fustat_domain::McpServer;
-use fustat_domain::audit::Audit;
-use fustat_domain::mcp::{McpMode, McpTransport};
+use fustat_domain::mcp::McpTransport;
 use fustat_mcp_client::{
     CommandAllowlist, McpError, McpPolicy, McpPool, McpToolProvider, ToolCallError,
 };
@@ -16,19 +18,6 @@ use fustat_runtime::tool::ToolProvider;
 use fustat_testkit::mcp_fixture::{McpHttpFixture, fixture_mcp_path};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
-
-fn server(name: &str, transport: McpTransport, config: Value) -> McpServer {
-    McpServer {
-        id: Uuid::new_v4(),
-        name: name.to_owned(),
-        description: None,
-        transport,
-        mode: McpMode::Autonomous,
-        config_json: config,
-        audit: Audit::new(chrono::Utc::now(), "test"),
-    }
-}
 
 fn fixture(name: &str) -> McpServer {
     fixture_with_env(name, BTreeMap::new())

@@ -2,28 +2,17 @@
 //! (stdio and streamable HTTP, Node.js) and `mcp-server-time` (stdio, Python).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::time::Duration;
 
-use fustat_domain::McpServer;
-use fustat_domain::audit::Audit;
-use fustat_domain::mcp::{McpMode, McpTransport};
+use common::server;
+
+use fustat_domain::mcp::McpTransport;
 use fustat_mcp_client::{CommandAllowlist, McpPolicy, McpPool, to_output};
 use fustat_testkit::mcp_fixture::reference_servers;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
-
-fn server(name: &str, transport: McpTransport, config: Value) -> McpServer {
-    McpServer {
-        id: Uuid::new_v4(),
-        name: name.to_owned(),
-        description: None,
-        transport,
-        mode: McpMode::Autonomous,
-        config_json: config,
-        audit: Audit::new(chrono::Utc::now(), "test"),
-    }
-}
 
 fn pool(extra: &str) -> McpPool {
     McpPool::new(McpPolicy {

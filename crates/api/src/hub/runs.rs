@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use bytes::Bytes;
-use chrono::Utc;
 use fustat_persistence::HubRepo;
 use fustat_persistence::hub::{EventRecord, RunRecord, merge_metadata};
 use fustat_runtime::event::{EventKind, RunStatus};
@@ -241,9 +240,8 @@ pub struct RunSpec {
     /// Delete the thread once the run is over (stateless runs).
     pub delete_thread_after: bool,
     /// A state change applied when the run starts (`command.update`, `command.goto`).
+    /// One that resolves the pause (`goto: "__end__"`) is all the run does.
     pub pre_update: Option<fustat_runtime::run::StateUpdate>,
-    /// Only apply `pre_update`; run nothing (`command.goto: "__end__"`).
-    pub skip_run: bool,
 }
 
 #[derive(Debug, Default)]
@@ -496,7 +494,12 @@ impl HubRuns {
         }
         if started && encoder.error.is_some() {
             status = "error";
-        } else if started && spec.skip_run {
+        } else if started
+            && spec
+                .pre_update
+                .as_ref()
+                .is_some_and(|u| u.resolve_interrupts)
+        {
             status = "success";
             let head = self
                 .engine
@@ -745,9 +748,4 @@ async fn persist_events(
             tracing::warn!(run_id = %run_id, error = %e, "cannot store stream events");
         }
     }
-}
-
-/// Seconds since the Unix epoch with microseconds, for logs.
-pub fn now_rfc3339() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::engine::{Assistant, AssistantKind};
+use crate::engine::Assistant;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 
 const TAG: &str = "hub";
@@ -111,55 +111,69 @@ async fn info() -> HttpResponse {
     }))
 }
 
+/// An agent as an assistant.
+fn agent_json(d: &fustat_domain::AgentDetails) -> Value {
+    let a = &d.agent;
+    json!({
+        "assistant_id": a.id,
+        "graph_id": "agent",
+        "config": {"configurable": {}},
+        "context": {},
+        "created_at": ts(&a.audit.created_at),
+        "updated_at": ts(&a.audit.modified_at),
+        "metadata": {"kind": "agent", "published": a.publish_as_app, "app_type": a.app_type,
+            "mcp_servers": d.mcp_servers.iter().map(|s| s.name.clone()).collect::<Vec<_>>()},
+        "version": 1,
+        "name": a.name,
+        "description": a.description,
+    })
+}
+
+/// An orchestrator as an assistant (its graph is its pattern).
+fn orchestrator_json(d: &fustat_domain::OrchestratorDetails) -> Value {
+    let o = &d.orchestrator;
+    json!({
+        "assistant_id": o.id,
+        "graph_id": o.pattern.as_str(),
+        "config": {"configurable": {}},
+        "context": {},
+        "created_at": ts(&o.audit.created_at),
+        "updated_at": ts(&o.audit.modified_at),
+        "metadata": {"kind": "orchestrator", "published": o.publish_as_app, "app_type": o.app_type,
+            "agents": d.agents.iter().map(|a| a.agent.name.clone()).collect::<Vec<_>>()},
+        "version": 1,
+        "name": o.name,
+        "description": o.description,
+    })
+}
+
 /// Every assistant (agents, then orchestrators), as protocol JSON.
 async fn all_assistants(state: &AppState) -> ApiResult<Vec<Value>> {
-    let mut out = Vec::new();
-    for d in state.repos.agents.list_with_relations().await? {
-        let a = &d.agent;
-        out.push(json!({
-            "assistant_id": a.id,
-            "graph_id": "agent",
-            "config": {"configurable": {}},
-            "context": {},
-            "created_at": ts(&a.audit.created_at),
-            "updated_at": ts(&a.audit.modified_at),
-            "metadata": {"kind": "agent", "published": a.publish_as_app, "app_type": a.app_type,
-                "mcp_servers": d.mcp_servers.iter().map(|s| s.name.clone()).collect::<Vec<_>>()},
-            "version": 1,
-            "name": a.name,
-            "description": a.description,
-        }));
-    }
-    for d in state.repos.orchestrators.list_with_relations().await? {
-        let o = &d.orchestrator;
-        out.push(json!({
-            "assistant_id": o.id,
-            "graph_id": o.pattern.as_str(),
-            "config": {"configurable": {}},
-            "context": {},
-            "created_at": ts(&o.audit.created_at),
-            "updated_at": ts(&o.audit.modified_at),
-            "metadata": {"kind": "orchestrator", "published": o.publish_as_app, "app_type": o.app_type,
-                "agents": d.agents.iter().map(|a| a.agent.name.clone()).collect::<Vec<_>>()},
-            "version": 1,
-            "name": o.name,
-            "description": o.description,
-        }));
-    }
+    let mut out: Vec<Value> = state
+        .repos
+        .agents
+        .list_with_relations()
+        .await?
+        .iter()
+        .map(agent_json)
+        .collect();
+    out.extend(
+        state
+            .repos
+            .orchestrators
+            .list_with_relations()
+            .await?
+            .iter()
+            .map(orchestrator_json),
+    );
     Ok(out)
 }
 
-/// Resolves an `assistant_id`: a UUID, or a graph or assistant name (the most recently
-/// changed assistant with that graph or name).
-async fn resolve_assistant(state: &AppState, raw: &str) -> ApiResult<Assistant> {
+/// The id an `assistant_id` names: a UUID, or a graph or assistant name (the most
+/// recently changed assistant with that graph or name; 422 when none).
+async fn assistant_id_of(state: &AppState, raw: &str) -> ApiResult<Uuid> {
     if let Ok(id) = Uuid::parse_str(raw) {
-        return state.engine.assistant(id).await.map_err(|e| {
-            if e.status == StatusCode::NOT_FOUND {
-                ApiError::new(StatusCode::NOT_FOUND, format!("Assistant {id} not found"))
-            } else {
-                e
-            }
-        });
+        return Ok(id);
     }
     let mut candidates: Vec<Value> = all_assistants(state)
         .await?
@@ -167,14 +181,54 @@ async fn resolve_assistant(state: &AppState, raw: &str) -> ApiResult<Assistant> 
         .filter(|a| a["graph_id"] == raw || a["name"] == raw)
         .collect();
     candidates.sort_by(|a, b| b["updated_at"].as_str().cmp(&a["updated_at"].as_str()));
-    let id = candidates
+    candidates
         .first()
         .and_then(|a| a["assistant_id"].as_str())
         .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or_else(|| {
-            ApiError::validation("assistant_id", format!("Invalid assistant: '{raw}'"))
-        })?;
-    state.engine.assistant(id).await
+        .ok_or_else(|| ApiError::validation("assistant_id", format!("Invalid assistant: '{raw}'")))
+}
+
+fn assistant_not_found(id: Uuid) -> impl Fn(ApiError) -> ApiError {
+    move |e| {
+        if e.status == StatusCode::NOT_FOUND {
+            ApiError::new(StatusCode::NOT_FOUND, format!("Assistant {id} not found"))
+        } else {
+            e
+        }
+    }
+}
+
+/// The assistant an `assistant_id` names, ready to run.
+async fn resolve_assistant(state: &AppState, raw: &str) -> ApiResult<Assistant> {
+    let id = assistant_id_of(state, raw).await?;
+    state
+        .engine
+        .assistant(id)
+        .await
+        .map_err(assistant_not_found(id))
+}
+
+/// The assistant of the path, as protocol JSON (read from its rows; nothing is built).
+async fn assistant_json(state: &AppState, req: &HttpRequest) -> ApiResult<Value> {
+    let raw = req.match_info().get("assistant_id").unwrap_or_default();
+    let id = assistant_id_of(state, raw).await?;
+    match state
+        .repos
+        .agents
+        .get_with_relations(id)
+        .await
+        .map_err(ApiError::from)
+    {
+        Ok(d) => Ok(agent_json(&d)),
+        Err(e) if e.status == StatusCode::NOT_FOUND => state
+            .repos
+            .orchestrators
+            .get_with_relations(id)
+            .await
+            .map(|d| orchestrator_json(&d))
+            .map_err(|e| assistant_not_found(id)(ApiError::from(e))),
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -274,27 +328,17 @@ fn parse_body<T: serde::de::DeserializeOwned + Default>(body: web::Bytes) -> Api
     }
 }
 
-async fn assistant_json(state: &AppState, req: &HttpRequest) -> ApiResult<(Value, Assistant)> {
-    let raw = req.match_info().get("assistant_id").unwrap_or_default();
-    let a = resolve_assistant(state, raw).await?;
-    let json = all_assistants(state)
-        .await?
-        .into_iter()
-        .find(|v| v["assistant_id"] == a.id.to_string())
-        .ok_or_else(ApiError::not_found)?;
-    Ok((json, a))
-}
-
 /// An assistant.
 #[utoipa::path(get, path = "/api/v1/chat/assistants/{assistant_id}", tag = TAG, params(("assistant_id" = String, Path, description = "Agent or orchestrator id, or a graph name")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn assistant_get(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(assistant_json(&state, &req).await?.0))
+    Ok(HttpResponse::Ok().json(assistant_json(&state, &req).await?))
 }
 
 /// An assistant's graph (nodes and edges).
 #[utoipa::path(get, path = "/api/v1/chat/assistants/{assistant_id}/graph", tag = TAG, params(("assistant_id" = String, Path, description = "Agent or orchestrator id, or a graph name")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn assistant_graph(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let (_, a) = assistant_json(&state, &req).await?;
+    let raw = req.match_info().get("assistant_id").unwrap_or_default();
+    let a = resolve_assistant(&state, raw).await?;
     let (nodes, edges) = a.graph.topology();
     Ok(HttpResponse::Ok().json(json!({
         "nodes": nodes.iter().map(|n| json!({"id": n.id, "type": "runnable", "name": n.id,
@@ -322,9 +366,9 @@ async fn assistant_schemas(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let (_, a) = assistant_json(&state, &req).await?;
+    let a = assistant_json(&state, &req).await?;
     Ok(HttpResponse::Ok().json(json!({
-        "graph_id": a.graph_id,
+        "graph_id": a["graph_id"],
         "input_schema": messages_schema(),
         "output_schema": messages_schema(),
         "state_schema": messages_schema(),
@@ -339,16 +383,18 @@ async fn assistant_subgraphs(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let (_, a) = assistant_json(&state, &req).await?;
-    let subs: Map<String, Value> = if a.kind == AssistantKind::Orchestrator {
-        a.graph
-            .agents()
-            .iter()
-            .map(|ag| (ag.name().to_owned(), messages_schema()))
-            .collect()
-    } else {
-        Map::new()
-    };
+    let a = assistant_json(&state, &req).await?;
+    // An orchestrator's sub-agents are listed in its metadata; an agent has none.
+    let subs: Map<String, Value> = a["metadata"]["agents"]
+        .as_array()
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|n| (n.to_owned(), messages_schema()))
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(HttpResponse::Ok().json(subs))
 }
 
@@ -1261,7 +1307,6 @@ async fn create_run(state: &AppState, target: Target, body: RunCreate) -> ApiRes
             RunInput::Messages(msgs)
         }
     };
-    let skip = pre_update.as_ref().is_some_and(|u| u.resolve_interrupts);
 
     let run_id = Uuid::now_v7().to_string();
     let kwargs = json!({
@@ -1288,7 +1333,6 @@ async fn create_run(state: &AppState, target: Target, body: RunCreate) -> ApiRes
         after,
         delete_thread_after: stateless && delete_after,
         pre_update,
-        skip_run: skip,
     };
     let (run, bus) = hub(state).create(spec).await?;
     Ok(Created {
